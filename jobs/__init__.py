@@ -1,0 +1,1 @@
+"""The job functions, one package per domain, one module per concern."""

@@ -1,0 +1,76 @@
+"""The ``odyssey-workers`` command.
+
+One module per command group; each registers itself on ``main`` in ``COMMAND_MODULES``. Errors
+reach the user as one readable line (never a traceback); ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from typing import Any
+
+import click
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import OperationalError
+
+from odyssey_workers.errors import OdysseyError
+
+COMMAND_MODULES = [
+    "odyssey_workers.cli.worker",
+]
+
+
+class FriendlyGroup(click.Group):
+    """A click group that turns expected failures into one line on stderr and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            raise click.ClickException(describe_error(exc)) from None
+
+
+def describe_error(exc: BaseException) -> str:
+    if isinstance(exc, OdysseyError):
+        return str(exc)
+    if isinstance(exc, RedisConnectionError | RedisTimeoutError):
+        from odyssey_workers.connection import redis_url
+
+        return f"cannot reach Redis at {_safe_url(redis_url())}: {exc}"
+    if isinstance(exc, OperationalError):
+        return f"database error: {str(exc.orig).strip().splitlines()[0] if exc.orig else exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _safe_url(url: str) -> str:
+    """The URL without any password in it."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+@click.group(cls=FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.option("--log-level", default=None, help="Logging level (default from LOG_LEVEL, INFO).")
+@click.pass_context
+def main(ctx: click.Context, debug: bool, log_level: str | None) -> None:
+    """odyssey-workers: background processing for the Odyssey platform."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+    level = (log_level or "INFO").upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+for _module in COMMAND_MODULES:
+    importlib.import_module(_module)

@@ -1,0 +1,23 @@
+"""Every model, so ``Base.metadata`` is complete for Alembic. One module per area."""
+
+from odyssey_workers.db.models.core import (
+    AssetKind,
+    AssetStatus,
+    ContentAsset,
+    Creator,
+    Follow,
+    Rendition,
+    User,
+)
+from odyssey_workers.db.models.schedules import ScheduleRun
+
+__all__ = [
+    "AssetKind",
+    "AssetStatus",
+    "ContentAsset",
+    "Creator",
+    "Follow",
+    "Rendition",
+    "ScheduleRun",
+    "User",
+]

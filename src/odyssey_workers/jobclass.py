@@ -1,0 +1,70 @@
+"""The RQ job class every queue and worker of the service uses.
+
+It enforces two contracts whether the job was enqueued through ``odyssey_workers.enqueue`` or
+written by any other producer:
+
+* only catalog jobs run: the function path is looked up in the catalog *before* anything is
+  imported, so a job naming ``os.system`` fails with that reason and nothing of it executes;
+* payloads are validated again, by the job's model, right before the call.
+
+A ``PermanentError`` zeroes the job's remaining retries, so RQ's own failure handling moves it
+straight to the failed registry with its message.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rq.job import Job
+from rq.serializers import JSONSerializer
+from rq.utils import import_attribute
+
+from odyssey_workers.catalog import JobSpec, get_catalog
+from odyssey_workers.errors import PayloadError, PermanentError, UnknownJobError
+from odyssey_workers.payloads import validate_payload
+
+logger = logging.getLogger(__name__)
+
+
+def spec_for_function(function: str | None) -> JobSpec:
+    """The catalog entry whose function path this is, or UnknownJobError."""
+    spec = get_catalog().by_function(function or "")
+    if spec is None:
+        raise UnknownJobError(f"refused: {function!r} is not a catalog job, so it was not imported or run")
+    return spec
+
+
+class CatalogJob(Job):
+    """An RQ Job that only ever runs catalog functions, always with the JSON serializer."""
+
+    def __init__(self, id: str | None = None, connection: Any = None, serializer: Any = None) -> None:
+        # The serializer argument is ignored on purpose: pickle would let a producer run code.
+        super().__init__(id=id, connection=connection, serializer=JSONSerializer)
+
+    @property
+    def func(self) -> Any:
+        return import_attribute(spec_for_function(self.func_name).function)
+
+    @property
+    def job_name(self) -> str | None:
+        """The catalog name of this job, when it is one."""
+        spec = get_catalog().by_function(self.func_name or "")
+        return spec.name if spec else None
+
+    def _execute(self) -> Any:
+        spec = spec_for_function(self.func_name)
+        if self.instance is not None or self.args:
+            raise PayloadError(f"{spec.name}: the payload must be keyword fields only, not positional arguments")
+        payload = validate_payload(spec, self.kwargs)
+        function = import_attribute(spec.function)
+        return function(**dict(payload))
+
+    def perform(self) -> Any:
+        try:
+            return super().perform()
+        except PermanentError as exc:
+            # No retry can fix it; RQ reads retries_left right after this to decide.
+            self.retries_left = 0
+            logger.warning("job %s failed permanently: %s", self.id, exc)
+            raise

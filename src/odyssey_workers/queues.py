@@ -1,0 +1,145 @@
+"""The named queues and ``enqueue()``: the one door producers use.
+
+``enqueue(name, **payload)`` looks the job up in the catalog, validates the payload with its
+model and only then writes to Redis, with the job's queue, timeout, retry plan and concurrency
+limit. Nothing reaches Redis for an unknown name or a bad payload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis import Redis
+from rq import Queue
+from rq.job import Job
+from rq.rate_limit import RateLimit
+from rq.serializers import JSONSerializer
+
+from odyssey_workers import defaults
+from odyssey_workers.catalog import JobSpec, get_catalog
+from odyssey_workers.connection import get_redis
+from odyssey_workers.jobclass import CatalogJob
+from odyssey_workers.payloads import payload_to_json
+
+DependsOn = Job | str | list[Job | str] | None
+
+_queues: dict[tuple[int, str], Queue] = {}
+
+
+def get_queue(name: str, connection: Redis | None = None) -> Queue:
+    """A named queue speaking JSON with the catalog job class. Unknown names are refused."""
+    if name not in defaults.QUEUE_NAMES:
+        raise ValueError(f"unknown queue {name!r} (queues: {', '.join(defaults.QUEUE_NAMES)})")
+    connection = connection or get_redis()
+    cache_key = (id(connection), name)
+    queue = _queues.get(cache_key)
+    if queue is None or queue.connection is not connection:
+        queue = Queue(name, connection=connection, serializer=JSONSerializer, job_class=CatalogJob)
+        _queues[cache_key] = queue
+    return queue
+
+
+def all_queues(connection: Redis | None = None) -> list[Queue]:
+    connection = connection or get_redis()
+    return [get_queue(name, connection) for name in defaults.QUEUE_NAMES]
+
+
+@dataclass
+class JobRequest:
+    """One job to enqueue: its catalog name, payload and per-job options."""
+
+    name: str
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    job_id: str | None = None
+    depends_on: DependsOn = None
+    at_front: bool = False
+    timeout: int | None = None
+    meta: Mapping[str, Any] | None = None
+
+
+def _build_job(queue: Queue, spec: JobSpec, request: JobRequest) -> Job:
+    kwargs = payload_to_json(spec, request.payload)
+    meta = {"job_name": spec.name, **(request.meta or {})}
+    rate_limit = RateLimit(spec.concurrency_key, spec.concurrency) if spec.concurrency else None
+    return queue.create_job(
+        spec.function,
+        kwargs=kwargs,
+        timeout=request.timeout or spec.timeout,
+        result_ttl=spec.result_ttl,
+        failure_ttl=spec.failure_ttl,
+        description=spec.name,
+        depends_on=request.depends_on,  # type: ignore[arg-type]  # list is invariant in RQ's hint
+        job_id=request.job_id,
+        meta=meta,
+        retry=spec.retry.to_rq(),
+        rate_limit=rate_limit,
+    )
+
+
+def enqueue_request(request: JobRequest, connection: Redis | None = None) -> Job:
+    """Validate and enqueue one JobRequest; returns the RQ job."""
+    spec = get_catalog().get(request.name)
+    queue = get_queue(spec.queue, connection)
+    job = _build_job(queue, spec, request)
+    return queue.enqueue_job(job, at_front=request.at_front)
+
+
+def enqueue(
+    name: str,
+    /,
+    *,
+    _connection: Redis | None = None,
+    _job_id: str | None = None,
+    _depends_on: DependsOn = None,
+    _at_front: bool = False,
+    _timeout: int | None = None,
+    _meta: Mapping[str, Any] | None = None,
+    **payload: Any,
+) -> Job:
+    """Enqueue catalog job ``name`` with ``payload``. Options start with ``_`` (no field can)."""
+    request = JobRequest(
+        name, payload, job_id=_job_id, depends_on=_depends_on, at_front=_at_front, timeout=_timeout, meta=_meta
+    )
+    return enqueue_request(request, _connection)
+
+
+def enqueue_many(
+    requests: Iterable[JobRequest | tuple[str, Mapping[str, Any]]],
+    connection: Redis | None = None,
+    chunk_size: int = defaults.BULK_PIPELINE_SIZE,
+) -> list[Job]:
+    """Enqueue many jobs in pipelines of ``chunk_size``: one round trip per chunk, not per job.
+
+    Every payload is validated before the first write, so a bad one leaves Redis untouched.
+    """
+    connection = connection or get_redis()
+    catalog = get_catalog()
+    normalized = [r if isinstance(r, JobRequest) else JobRequest(r[0], r[1]) for r in requests]
+    built: list[tuple[Queue, Job, bool]] = []
+    for request in normalized:
+        spec = catalog.get(request.name)
+        queue = get_queue(spec.queue, connection)
+        built.append((queue, _build_job(queue, spec, request), request.at_front))
+
+    jobs: list[Job] = []
+    for start in range(0, len(built), chunk_size):
+        with connection.pipeline() as pipe:
+            for queue, job, at_front in built[start : start + chunk_size]:
+                if job.has_rate_limit:
+                    # RQ's public enqueue_job refuses a pipeline for these; this queues the same
+                    # writes and the slot promotion script on ours.
+                    queue._enqueue_rate_limited_job(job, pipeline=pipe, at_front=at_front)
+                else:
+                    queue.enqueue_job(job, pipeline=pipe, at_front=at_front)
+                jobs.append(job)
+            pipe.execute()
+    return jobs
+
+
+def fetch_job(job_id: str, connection: Redis | None = None) -> CatalogJob:
+    """A job by id, read with the catalog job class."""
+    job = CatalogJob.fetch(job_id, connection=connection or get_redis())
+    assert isinstance(job, CatalogJob)
+    return job

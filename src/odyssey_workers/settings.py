@@ -1,0 +1,156 @@
+"""One typed settings object, read from the environment and ``.env``.
+
+Every field maps to an upper-case environment variable of the same name. A missing or malformed
+value stops start-up with one line naming the variable and what it expects; values never appear
+in the message, because several of them are secrets.
+"""
+
+from __future__ import annotations
+
+import functools
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from odyssey_workers import defaults
+from odyssey_workers.errors import ConfigurationError
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+class Settings(BaseSettings):
+    """The whole configuration. Secrets are ``SecretStr`` so they print as ``**********``."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    # --- core ----------------------------------------------------------------------------
+    var_dir: Path = Path("var")
+    redis_url: str | None = None
+    database_url: str | None = None
+    storage_url: str | None = None
+    worker_processes: Annotated[int, Field(ge=1, le=64)] = defaults.WORKER_PROCESSES
+    job_timeout_cap_seconds: Annotated[int, Field(ge=10)] = 6 * 3600
+    maintenance_interval_seconds: Annotated[int, Field(ge=1)] = defaults.MAINTENANCE_INTERVAL_SECONDS
+    log_level: str = "INFO"
+
+    # --- dashboard and metrics -------------------------------------------------------------
+    dashboard_host: str = "127.0.0.1"
+    dashboard_port: Port = defaults.DASHBOARD_PORT
+    dashboard_username: str | None = None
+    dashboard_password: SecretStr | None = None
+    metrics_host: str = "127.0.0.1"
+    metrics_port: Port = defaults.METRICS_PORT
+
+    # --- storage providers -------------------------------------------------------------------
+    aws_access_key_id: SecretStr | None = None
+    aws_secret_access_key: SecretStr | None = None
+    aws_region: str = "us-east-1"
+    s3_endpoint_url: str | None = None
+    cloudinary_cloud_name: str | None = None
+    cloudinary_api_key: SecretStr | None = None
+    cloudinary_api_secret: SecretStr | None = None
+    cloudinary_api_base: str = "https://api.cloudinary.com"
+
+    # --- notification providers --------------------------------------------------------------
+    smtp_url: str | None = None
+    email_from: str = "Odyssey <no-reply@odyssey.local>"
+    sendgrid_api_key: SecretStr | None = None
+    sendgrid_api_base: str = "https://api.sendgrid.com"
+    mailgun_api_key: SecretStr | None = None
+    mailgun_domain: str | None = None
+    mailgun_api_base: str = "https://api.mailgun.net"
+    fcm_server_key: SecretStr | None = None
+    fcm_project_id: str | None = None
+    fcm_api_base: str = "https://fcm.googleapis.com"
+    apns_key_id: str | None = None
+    apns_team_id: str | None = None
+    apns_private_key: SecretStr | None = None
+    apns_topic: str | None = None
+    apns_api_base: str = "https://api.push.apple.com"
+    vapid_private_key: SecretStr | None = None
+    vapid_public_key: str | None = None
+    vapid_subject: str = "mailto:ops@odyssey.local"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_from_number: str | None = None
+    twilio_api_base: str = "https://api.twilio.com"
+    webhook_allow_hosts: str = ""  # comma-separated hosts exempt from the private-address refusal
+
+    # --- analytics and AI providers ----------------------------------------------------------
+    mixpanel_token: SecretStr | None = None
+    amplitude_api_key: SecretStr | None = None
+    ga4_measurement_id: str | None = None
+    ga4_api_secret: SecretStr | None = None
+
+    # --- payments ------------------------------------------------------------------------------
+    stripe_api_key: SecretStr | None = None
+    stripe_api_base: str = "https://api.stripe.com"
+    platform_commission_rate: Decimal = Decimal("0.20")
+    payout_hold_days: Annotated[int, Field(ge=0)] = 7
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_has_redis_scheme(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in REDIS_SCHEMES:
+            raise ValueError("expected a redis://, rediss:// or unix:// URL")
+        if parts.scheme != "unix" and not parts.hostname:
+            raise ValueError("expected a host, as in redis://host:6379/0")
+        try:
+            parts.port  # noqa: B018 - urlsplit validates the port lazily
+        except ValueError as exc:
+            raise ValueError("expected a numeric port") from exc
+        return value
+
+    @field_validator("database_url", "storage_url", "smtp_url")
+    @classmethod
+    def _empty_means_unset(cls, value: str | None) -> str | None:
+        return value or None
+
+    # --- derived values ----------------------------------------------------------------------
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.var_dir / 'odyssey.db').resolve()}"
+
+    @property
+    def resolved_storage_url(self) -> str:
+        if self.storage_url:
+            return self.storage_url
+        return (self.var_dir / "storage").resolve().as_uri()
+
+    @property
+    def webhook_allowed_hosts(self) -> frozenset[str]:
+        return frozenset(h.strip().lower() for h in self.webhook_allow_hosts.split(",") if h.strip())
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line per bad variable, naming it and what it expects, never echoing its value."""
+    lines = []
+    for item in error.errors(include_input=False, include_url=False):
+        variable = "_".join(str(part) for part in item["loc"]).upper() or "settings"
+        reason = str(item["msg"]).removeprefix("Value error, ")
+        lines.append(f"{variable}: {reason}")
+    return "; ".join(lines)
+
+
+def load_settings() -> Settings:
+    """Read the settings now, turning a validation failure into one readable ConfigurationError."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigurationError(f"invalid configuration: {describe_validation_error(exc)}") from None
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once. Tests call ``get_settings.cache_clear()`` after changes."""
+    return load_settings()

@@ -1,0 +1,107 @@
+"""Fixtures that start real servers: redis-server and PostgreSQL on loopback, SQLite files.
+
+Every test gets its own ``var/`` folder, a flushed Redis and fresh settings. Tests that ask for
+``database_url`` run twice: against a SQLite file and against a real PostgreSQL server.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from redis import Redis
+
+from tests.support.servers import PostgresServer, RedisServer
+
+os.environ.setdefault("ODYSSEY_EXTRA_CONTRACTS", "tests.support.contracts")
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer | None]:
+    try:
+        server = PostgresServer().start()
+    except Exception as exc:
+        if os.environ.get("ODYSSEY_REQUIRE_POSTGRES") == "1":
+            raise RuntimeError(f"PostgreSQL is required for this run but could not start: {exc}") from exc
+        yield None
+        return
+    yield server
+    server.stop()
+
+
+def reset_runtime_caches() -> None:
+    from odyssey_workers.db.session import dispose_engines
+    from odyssey_workers.settings import get_settings
+    from odyssey_workers.storage import factory
+
+    get_settings.cache_clear()
+    factory._cache.clear()
+    dispose_engines()
+
+
+@pytest.fixture
+def var_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "var"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, var_dir: Path, redis_server: RedisServer) -> Iterator[dict[str, str]]:
+    """The service's environment for this test (also handed to worker subprocesses)."""
+    values = {
+        "VAR_DIR": str(var_dir),
+        "REDIS_URL": redis_server.url,
+        "RQ_REDIS_URL": redis_server.url,
+        "RQ_WORKER_CLASS": "odyssey_workers.worker.OdysseyWorker",
+        "RQ_JOB_CLASS": "odyssey_workers.jobclass.CatalogJob",
+        "ODYSSEY_EXTRA_CONTRACTS": "tests.support.contracts",
+        "DATABASE_URL": "",
+        "STORAGE_URL": "",
+    }
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    reset_runtime_caches()
+    yield values
+    reset_runtime_caches()
+
+
+@pytest.fixture
+def redis_conn(env: dict[str, str], redis_server: RedisServer) -> Iterator[Redis]:
+    connection = Redis.from_url(redis_server.url)
+    connection.flushall()
+    yield connection
+    connection.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(
+    request: pytest.FixtureRequest,
+    env: dict[str, str],
+    var_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    postgres_server: PostgresServer | None,
+) -> str:
+    """A migrated, empty database: a SQLite file, then a real PostgreSQL database."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{var_dir / 'test.db'}"
+    else:
+        if postgres_server is None:
+            pytest.skip("PostgreSQL server binaries not installed (make test installs them as root)")
+        url = postgres_server.create_database(f"t_{os.getpid()}_{abs(hash(request.node.nodeid)) % 10**8}")
+    monkeypatch.setenv("DATABASE_URL", url)
+    env["DATABASE_URL"] = url
+    reset_runtime_caches()
+    from odyssey_workers.db.migrate import upgrade
+
+    upgrade(url)
+    return url

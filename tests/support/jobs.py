@@ -1,0 +1,55 @@
+"""Bodies of the test-only jobs: each records what happened in Redis, where the test reads it."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from redis import Redis
+
+from odyssey_workers.connection import get_redis
+from odyssey_workers.errors import PermanentError, RetryableError
+
+
+def _redis() -> Redis:
+    return get_redis()
+
+
+def mark(token: str, seconds: float = 0.0) -> dict[str, object]:
+    time.sleep(seconds)
+    runs = _redis().incr(f"test:runs:{token}")
+    _redis().rpush("test:order", token)
+    return {"token": token, "runs": runs, "pid": os.getpid()}
+
+
+mark_low = mark
+mark_high = mark
+
+
+def flaky(token: str, failures: int) -> str:
+    attempt = int(_redis().incr(f"test:attempts:{token}"))
+    _redis().rpush(f"test:attempt_times:{token}", time.time())
+    if attempt <= failures:
+        raise RetryableError(f"attempt {attempt} of {token} failed on purpose")
+    return f"succeeded on attempt {attempt}"
+
+
+def permanent(token: str, seconds: float = 0.0) -> None:
+    _redis().incr(f"test:attempts:{token}")
+    raise PermanentError(f"{token}: this input can never work")
+
+
+def limited(token: str, seconds: float) -> None:
+    connection = _redis()
+    running = int(connection.incr("test:limited:running"))
+    # Record the highest simultaneous count ever seen (compare-and-set in a Lua script).
+    connection.eval(
+        "local cur = tonumber(redis.call('GET', KEYS[1]) or '0') "
+        "if tonumber(ARGV[1]) > cur then redis.call('SET', KEYS[1], ARGV[1]) end",
+        1,
+        "test:limited:max",
+        running,
+    )
+    time.sleep(seconds)
+    connection.decr("test:limited:running")
+    connection.incr("test:limited:done")

@@ -1,0 +1,71 @@
+"""Worker processes for tests: real ``odyssey-workers worker`` or plain ``rq worker`` subprocesses."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def start_worker(
+    env: Mapping[str, str],
+    queues: Sequence[str] = ("high", "default", "low"),
+    *,
+    processes: int = 1,
+    burst: bool = False,
+    plain_rq: bool = False,
+    log: Path | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start a worker in its own process group (so a test can kill it and its work horses)."""
+    if plain_rq:
+        command = [str(VENV_BIN / "rq"), "worker", *queues, "--with-scheduler"]
+    else:
+        command = [str(VENV_BIN / "odyssey-workers"), "worker", *queues, "--processes", str(processes)]
+    if burst:
+        command.append("--burst")
+    output = log.open("ab") if log else subprocess.DEVNULL
+    return subprocess.Popen(
+        command,
+        env={**os.environ, **env},
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+
+
+def stop_worker(process: subprocess.Popen[bytes], timeout: float = 30) -> int:
+    """Warm shutdown: SIGTERM, wait; SIGKILL the whole group if it does not stop in time."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+    return process.returncode
+
+
+def kill_group(process: subprocess.Popen[bytes]) -> None:
+    """kill -9 the worker and everything it started, as a lost machine would."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=10)
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 30.0, interval: float = 0.05) -> float:
+    """Poll until ``predicate()`` is true; returns the seconds it took, raises on timeout."""
+    started = time.monotonic()
+    while not predicate():
+        if time.monotonic() - started > timeout:
+            raise TimeoutError(f"condition not met within {timeout}s")
+        time.sleep(interval)
+    return time.monotonic() - started
