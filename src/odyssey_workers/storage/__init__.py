@@ -1,12 +1,13 @@
 """Where files live. One interface, backends picked by ``STORAGE_URL``.
 
-* ``file:///path`` (default ``var/storage``): a local folder.
-* ``s3://bucket/prefix`` (``S3_ENDPOINT_URL`` for any S3-compatible store).
-* ``cloudinary://`` is not a storage of record: Cloudinary is a delivery copy, see
-  ``odyssey_workers.storage.cloudinary``.
+* unset, ``file:///path`` or a folder path: a local folder (default ``var/storage``);
+* ``s3://bucket/prefix``: S3, or any S3-compatible store through ``S3_ENDPOINT_URL``.
+
+Cloudinary is not a storage of record: it is a delivery copy, made by the content jobs through
+their provider. Every backend writes atomically and refuses keys that could leave its root.
 """
 
-from odyssey_workers.storage.base import Storage, StoredObject, validate_key
+from odyssey_workers.storage.base import Storage, StoredObject, validate_key, validate_prefix
 from odyssey_workers.storage.factory import get_storage, storage_from_url
 
-__all__ = ["Storage", "StoredObject", "get_storage", "storage_from_url", "validate_key"]
+__all__ = ["Storage", "StoredObject", "get_storage", "storage_from_url", "validate_key", "validate_prefix"]
