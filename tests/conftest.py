@@ -7,6 +7,7 @@ Every test gets its own ``var/`` folder, a flushed Redis and fresh settings. Tes
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from redis import Redis
 from tests.support.servers import PostgresServer, RedisServer
 
 os.environ.setdefault("ODYSSEY_EXTRA_CONTRACTS", "tests.support.contracts")
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
@@ -48,10 +50,24 @@ def reset_runtime_caches() -> None:
     dispose_engines()
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per session; each test gets a copy (migrating is slow)."""
+    from odyssey_workers.db.migrate import upgrade
+    from odyssey_workers.db.session import dispose_engines
+
+    path = tmp_path_factory.mktemp("template") / "odyssey.db"
+    upgrade(f"sqlite:///{path}")
+    dispose_engines()
+    return path
+
+
 @pytest.fixture
-def var_dir(tmp_path: Path) -> Path:
+def var_dir(tmp_path: Path, migrated_sqlite_template: Path) -> Path:
+    """The test's ``var/`` folder, with the default SQLite database already migrated."""
     path = tmp_path / "var"
     path.mkdir()
+    shutil.copyfile(migrated_sqlite_template, path / "odyssey.db")
     return path
 
 
@@ -65,6 +81,7 @@ def env(monkeypatch: pytest.MonkeyPatch, var_dir: Path, redis_server: RedisServe
         "RQ_WORKER_CLASS": "odyssey_workers.worker.OdysseyWorker",
         "RQ_JOB_CLASS": "odyssey_workers.jobclass.CatalogJob",
         "ODYSSEY_EXTRA_CONTRACTS": "tests.support.contracts",
+        "PYTHONPATH": str(REPO_ROOT),  # so worker subprocesses import tests.support
         "DATABASE_URL": "",
         "STORAGE_URL": "",
     }

@@ -143,3 +143,20 @@ def fetch_job(job_id: str, connection: Redis | None = None) -> CatalogJob:
     job = CatalogJob.fetch(job_id, connection=connection or get_redis())
     assert isinstance(job, CatalogJob)
     return job
+
+
+def failure_text(job: Job) -> str | None:
+    """The stored traceback text of the job's latest failed run, if it failed."""
+    result = job.latest_result()
+    if result is None or result.type != result.Type.FAILED:
+        return None
+    return result.exc_string
+
+
+def failure_reason(job: Job) -> str | None:
+    """One readable line: the last line of the failure, as ``ErrorType: message``."""
+    text = failure_text(job)
+    if not text:
+        return None
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else None

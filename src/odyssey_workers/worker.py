@@ -16,25 +16,38 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import time
 from collections.abc import Iterable
 from typing import Any
 
-from rq import Queue, Worker
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from rq import Queue, Worker, worker_registration
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from odyssey_workers import defaults
+from odyssey_workers import defaults, monitoring
 from odyssey_workers.catalog import get_catalog
 from odyssey_workers.jobclass import CatalogJob
 from odyssey_workers.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
+RECONNECT_MAX_SECONDS = 10.0
+"""The longest wait between two attempts to reach a lost Redis, in seconds."""
+
+
+_preloaded: set[str] = set()
+
 
 def preload_job_modules() -> list[str]:
-    """Import every catalog job's module now; returns those that failed to import (logged)."""
+    """Import every catalog job's module now; returns those that failed to import (logged).
+
+    Each module is tried once per process, so a pool parent and its workers do not repeat it.
+    """
     failed = []
-    for module in sorted({spec.function.rsplit(".", 1)[0] for spec in get_catalog()}):
+    for module in sorted({spec.function.rsplit(".", 1)[0] for spec in get_catalog()} - _preloaded):
+        _preloaded.add(module)
         try:
             importlib.import_module(module)
         except Exception:  # a broken module must not stop the other jobs from running
@@ -63,8 +76,26 @@ class OdysseyWorker(Worker):
         kwargs.setdefault("maintenance_interval", get_settings().maintenance_interval_seconds)
         kwargs.setdefault("job_monitoring_interval", defaults.JOB_MONITORING_INTERVAL_SECONDS)
         super().__init__(json_queues, *args, **kwargs)
+        self.push_exc_handler(monitoring.count_abandoned_job)
         if os.environ.get("ODYSSEY_PRELOAD", "1") != "0":
             preload_job_modules()
+
+    # --- metric hooks (counts go to Redis: see odyssey_workers.monitoring for why) ----------
+    def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False) -> None:
+        super().prepare_job_execution(job, remove_from_intermediate_queue)
+        monitoring.record_event(self.connection, "started", job)
+
+    def handle_job_success(self, job: Job, queue: Queue, started_job_registry: Any, execution: Any) -> None:
+        super().handle_job_success(job, queue, started_job_registry, execution)
+        monitoring.record_event(self.connection, "finished", job)
+        monitoring.record_duration(self.connection, job, "finished")
+
+    def handle_job_failure(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> None:
+        # Read before RQ's handling, which spends one of the job's retries.
+        will_retry = bool(job.should_retry) and self._stopped_job_id != job.id
+        super().handle_job_failure(job, queue, *args, **kwargs)
+        monitoring.record_event(self.connection, "retried" if will_retry else "failed", job)
+        monitoring.record_duration(self.connection, job, "failed")
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         # RQ adds 60 s of grace; a few seconds past a missed heartbeat is enough to call a job
@@ -75,5 +106,49 @@ class OdysseyWorker(Worker):
         return int(interval) + defaults.HEARTBEAT_GRACE_SECONDS
 
     def work(self, *args: Any, **kwargs: Any) -> bool:
+        """RQ's work loop, restarted after Redis goes away and comes back.
+
+        RQ retries a lost connection only while it waits for a job; anywhere else it logs and
+        quits, and a quitting worker cannot even record its death without Redis. Here the loop
+        waits for Redis with capped backoff (one log line per attempt) and starts again; a job
+        that was running is then found abandoned and retried, so nothing is lost.
+        """
         kwargs.setdefault("with_scheduler", True)
-        return bool(super().work(*args, **kwargs))
+        endless = not kwargs.get("burst") and kwargs.get("max_jobs") is None and kwargs.get("max_idle_time") is None
+        while True:
+            try:
+                worked = bool(super().work(*args, **kwargs))
+            except (RedisConnectionError, RedisTimeoutError) as exc:
+                if self.stopping:
+                    return False
+                self.log.warning("Worker %s: lost Redis (%s); waiting for it to come back", self.name, exc)
+            else:
+                if self.stopping or not endless:
+                    return worked
+                self.log.warning("Worker %s: work loop ended unexpectedly; restarting it", self.name)
+            self._wait_for_redis()
+            self._forget_stale_registration()
+
+    @property
+    def stopping(self) -> bool:
+        """Whether a warm or cold shutdown was asked for (RQ sets one of these two)."""
+        return bool(self._stop_requested or getattr(self, "_shutdown_requested_date", None))
+
+    def _wait_for_redis(self) -> None:
+        delay = 0.5
+        while not self.stopping:
+            try:
+                self.connection.ping()
+                self.log.info("Worker %s: Redis is back", self.name)
+                return
+            except (RedisConnectionError, RedisTimeoutError) as exc:
+                self.log.warning("Worker %s: Redis unreachable (%s); next try in %.1f s", self.name, exc, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, RECONNECT_MAX_SECONDS)
+        raise SystemExit(0)
+
+    def _forget_stale_registration(self) -> None:
+        # The worker could not register its death while Redis was down; RQ would refuse to
+        # start again under the same name while that record looks alive.
+        worker_registration.unregister(self)
+        self.connection.delete(self.key)

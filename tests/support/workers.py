@@ -29,15 +29,19 @@ def start_worker(
         command = [str(VENV_BIN / "odyssey-workers"), "worker", *queues, "--processes", str(processes)]
     if burst:
         command.append("--burst")
-    output = log.open("ab") if log else subprocess.DEVNULL
-    return subprocess.Popen(
-        command,
-        env={**os.environ, **env},
-        stdout=output,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        cwd=Path(__file__).resolve().parents[2],
-    )
+    output = log.open("ab") if log else None
+    try:
+        return subprocess.Popen(
+            command,
+            env={**os.environ, **env},
+            stdout=output or subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=Path(__file__).resolve().parents[2],
+        )
+    finally:
+        if output:
+            output.close()  # the child has its own copy of the descriptor
 
 
 def stop_worker(process: subprocess.Popen[bytes], timeout: float = 30) -> int:
@@ -52,13 +56,39 @@ def stop_worker(process: subprocess.Popen[bytes], timeout: float = 30) -> int:
     return process.returncode
 
 
+def session_pids(session_id: int) -> list[int]:
+    """Every live process in a session (a worker, its pool children and their work horses).
+
+    RQ puts each work horse in a process group of its own, so killing the worker's group would
+    miss them; the session (from ``start_new_session``) holds them all.
+    """
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[3]) == session_id and fields[0] != "Z":
+            pids.append(int(entry.name))
+    return pids
+
+
 def kill_group(process: subprocess.Popen[bytes]) -> None:
-    """kill -9 the worker and everything it started, as a lost machine would."""
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    """kill -9 the worker and everything it started (work horses too), as a lost machine would."""
+    for pid in session_pids(process.pid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     process.wait(timeout=10)
+
+
+def horse_pids(process: subprocess.Popen[bytes]) -> list[int]:
+    """The processes of a worker's session other than the worker itself."""
+    return [pid for pid in session_pids(process.pid) if pid != process.pid]
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 30.0, interval: float = 0.05) -> float:

@@ -1,0 +1,153 @@
+"""What real worker processes do with catalog jobs, foreign jobs, permanent and passing failures."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import uuid
+import zlib
+from pathlib import Path
+
+import pytest
+from redis import Redis
+from rq.registry import FailedJobRegistry
+
+import odyssey_workers
+from odyssey_workers.queues import failure_text, fetch_job, get_queue
+from tests.support.workers import start_worker, stop_worker, wait_until
+
+
+def write_raw_job(redis_conn: Redis, queue: str, data: bytes) -> str:
+    """A job written into Redis by hand, the way a hostile or careless producer could."""
+    job_id = str(uuid.uuid4())
+    redis_conn.hset(
+        f"rq:job:{job_id}",
+        mapping={
+            "data": zlib.compress(data),
+            "status": "queued",
+            "origin": queue,
+            "created_at": "2026-11-29T00:00:00.000000Z",
+            "enqueued_at": "2026-11-29T00:00:00.000000Z",
+            "description": "hand written",
+            "timeout": 30,
+        },
+    )
+    redis_conn.rpush(f"rq:queue:{queue}", job_id)
+    redis_conn.sadd("rq:queues", f"rq:queue:{queue}")
+    return job_id
+
+
+def run_burst(env: dict[str, str], tmp_path: Path, plain_rq: bool = False) -> str:
+    log = tmp_path / "worker.log"
+    process = start_worker(env, burst=True, plain_rq=plain_rq, log=log)
+    process.wait(timeout=60)
+    return log.read_text()
+
+
+def test_non_catalog_function_is_refused_before_import_and_lands_in_failed_registry(
+    redis_conn: Redis, env: dict[str, str], tmp_path: Path
+) -> None:
+    proof = tmp_path / "os-system-ran"
+    data = json.dumps(["os.system", None, [f"touch {proof}"], {}]).encode()
+    job_id = write_raw_job(redis_conn, "default", data)
+    run_burst(env, tmp_path)
+    assert not proof.exists(), "os.system must never run"
+    job = fetch_job(job_id)
+    assert job.get_status() == "failed"
+    assert job_id in FailedJobRegistry("default", connection=redis_conn).get_job_ids()
+    assert "refused: 'os.system' is not a catalog job, so it was not imported or run" in (failure_text(job) or "")
+
+
+def test_pickled_job_is_never_unpickled(redis_conn: Redis, env: dict[str, str], tmp_path: Path) -> None:
+    proof = tmp_path / "pickle-ran"
+
+    class Exploit:
+        def __reduce__(self) -> tuple[object, tuple[str]]:
+            import os
+
+            return (os.system, (f"touch {proof}",))
+
+    job_id = write_raw_job(redis_conn, "default", pickle.dumps(("jobs.system.health.ping", None, [Exploit()], {})))
+    run_burst(env, tmp_path)
+    assert not proof.exists()
+    assert fetch_job(job_id).get_status() == "failed"
+
+
+def test_catalog_job_runs_and_returns_its_result(redis_conn: Redis, env: dict[str, str], tmp_path: Path) -> None:
+    job = odyssey_workers.enqueue("system.ping", message="hello")
+    run_burst(env, tmp_path)
+    job = fetch_job(job.id)
+    assert job.get_status() == "finished"
+    assert job.return_value()["message"] == "hello"
+
+
+def test_plain_rq_worker_with_project_environment_runs_catalog_jobs(
+    redis_conn: Redis, env: dict[str, str], tmp_path: Path
+) -> None:
+    jobs = [odyssey_workers.enqueue("testing.mark", token="plain"), odyssey_workers.enqueue("system.ping")]
+    run_burst(env, tmp_path, plain_rq=True)
+    assert [fetch_job(job.id).get_status() for job in jobs] == ["finished", "finished"]
+    assert redis_conn.get("test:runs:plain") == b"1"
+
+
+def test_payload_is_validated_again_when_the_job_runs(redis_conn: Redis, env: dict[str, str], tmp_path: Path) -> None:
+    # A producer that bypasses enqueue() and sends a wrong payload straight through RQ.
+    from rq import Queue
+    from rq.serializers import JSONSerializer
+
+    queue = Queue("default", connection=redis_conn, serializer=JSONSerializer)
+    job = queue.enqueue("tests.support.jobs.mark", token="x", seconds="later")
+    run_burst(env, tmp_path)
+    job = fetch_job(job.id)
+    assert job.get_status() == "failed"
+    assert "testing.mark: bad payload: seconds: Input should be a valid number" in (failure_text(job) or "")
+    assert redis_conn.get("test:runs:x") is None
+
+
+def test_permanent_error_fails_at_once_is_never_retried_and_keeps_its_message(
+    redis_conn: Redis, env: dict[str, str], tmp_path: Path
+) -> None:
+    job = odyssey_workers.enqueue("testing.permanent", token="perm")
+    assert job.retries_left == 2
+    run_burst(env, tmp_path)
+    job = fetch_job(job.id)
+    assert job.get_status() == "failed"
+    assert redis_conn.get("test:attempts:perm") == b"1"
+    assert "perm: this input can never work" in (failure_text(job) or "")
+    assert job.id in FailedJobRegistry("default", connection=redis_conn).get_job_ids()
+
+
+@pytest.mark.timeout(60)
+def test_passing_failures_are_retried_with_exponential_backoff_until_success(
+    redis_conn: Redis, env: dict[str, str], tmp_path: Path
+) -> None:
+    # testing.flaky: 4 attempts, backoff 1 s then 2 s then 4 s, no jitter.
+    job = odyssey_workers.enqueue("testing.flaky", token="flaky", failures=2)
+    assert fetch_job(job.id).retry_intervals == [1, 2, 4]
+    worker = start_worker(env, log=tmp_path / "worker.log")
+    try:
+        wait_until(lambda: fetch_job(job.id).get_status() == "finished", timeout=40)
+    finally:
+        stop_worker(worker)
+    times = [float(t) for t in redis_conn.lrange("test:attempt_times:flaky", 0, -1)]
+    assert len(times) == 3
+    gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+    # RQ schedules to the whole second and its scheduler polls once a second, so each wait is
+    # its interval give or take about a second.
+    assert 0.9 <= gaps[0] < 2.6
+    assert 1.9 <= gaps[1] < 3.6
+    assert gaps[1] > gaps[0]
+    assert fetch_job(job.id).return_value() == "succeeded on attempt 3"
+
+
+@pytest.mark.timeout(60)
+def test_retries_run_out_after_the_policy_attempts(redis_conn: Redis, env: dict[str, str], tmp_path: Path) -> None:
+    job = odyssey_workers.enqueue("testing.flaky", token="never", failures=10)
+    worker = start_worker(env, log=tmp_path / "worker.log")
+    try:
+        wait_until(lambda: fetch_job(job.id).get_status() == "failed", timeout=40)
+    finally:
+        stop_worker(worker)
+    assert redis_conn.get("test:attempts:never") == b"4"
+    assert "attempt 4 of never failed on purpose" in (failure_text(fetch_job(job.id)) or "")
+    assert get_queue("default").count == 0
