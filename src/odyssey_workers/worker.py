@@ -76,7 +76,7 @@ class OdysseyWorker(Worker):
         kwargs.setdefault("maintenance_interval", get_settings().maintenance_interval_seconds)
         kwargs.setdefault("job_monitoring_interval", defaults.JOB_MONITORING_INTERVAL_SECONDS)
         super().__init__(json_queues, *args, **kwargs)
-        self.push_exc_handler(monitoring.count_abandoned_job)
+        self.push_exc_handler(monitoring.count_abandoned_job)  # type: ignore[no-untyped-call]
         if os.environ.get("ODYSSEY_PRELOAD", "1") != "0":
             preload_job_modules()
 
