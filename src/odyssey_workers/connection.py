@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from redis import Redis
 
@@ -28,10 +29,8 @@ def get_redis(settings: Settings | None = None) -> Redis:
     ``health_check_interval`` makes a client that sat idle past a server restart reconnect
     instead of failing its first command.
     """
-    return Redis.from_url(
-        redis_url(settings),
-        socket_connect_timeout=5,
-        socket_keepalive=True,
-        health_check_interval=15,
-        retry_on_timeout=True,
-    )
+    url = redis_url(settings)
+    options: dict[str, Any] = {"socket_connect_timeout": 5, "health_check_interval": 15, "retry_on_timeout": True}
+    if not url.startswith("unix:"):
+        options["socket_keepalive"] = True  # TCP only: a unix socket connection refuses the option
+    return Redis.from_url(url, **options)
