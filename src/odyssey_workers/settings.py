@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     maintenance_interval_seconds: Annotated[int, Field(ge=1)] = defaults.MAINTENANCE_INTERVAL_SECONDS
     log_level: str = "INFO"
 
+    # --- scheduler -----------------------------------------------------------------------------
+    schedules_file: Path = Path("schedules.yaml")
+    scheduler_interval_seconds: Annotated[int, Field(ge=1, le=3600)] = 5  # how often due entries are checked
+    schedule_runs_retention_days: Annotated[int, Field(ge=1)] = 400  # fired periods kept (covers a year)
+
     # --- dashboard and metrics -------------------------------------------------------------
     dashboard_host: str = "127.0.0.1"
     dashboard_port: Port = defaults.DASHBOARD_PORT

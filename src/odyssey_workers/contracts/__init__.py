@@ -8,6 +8,7 @@ modules (a plug-in, or the test suite's own jobs) are named in ``ODYSSEY_EXTRA_C
 import importlib
 import os
 
+import odyssey_workers.contracts.schedules  # noqa: F401
 from odyssey_workers.contracts import system  # noqa: F401
 
 for _module in filter(None, (m.strip() for m in os.environ.get("ODYSSEY_EXTRA_CONTRACTS", "").split(","))):

@@ -1,0 +1,60 @@
+"""The scheduler process: validate ``schedules.yaml``, sync it into rq-scheduler, run it.
+
+The pieces live in ``odyssey_workers.scheduling``; this module is the one entry point the
+``odyssey-workers scheduler`` command and ``odyssey-workers run`` use.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from redis import Redis
+
+from odyssey_workers.connection import get_redis
+from odyssey_workers.scheduling.entries import ScheduleEntry, load_schedules, parse_schedules
+from odyssey_workers.scheduling.firing import FireResult, fire_entry
+from odyssey_workers.scheduling.periods import next_run, period_key
+from odyssey_workers.scheduling.rqscheduler import OdysseyScheduler
+from odyssey_workers.scheduling.sync import SyncReport, scheduled_tickets, sync_schedules
+from odyssey_workers.settings import get_settings
+
+__all__ = [
+    "FireResult",
+    "OdysseyScheduler",
+    "ScheduleEntry",
+    "SyncReport",
+    "fire_entry",
+    "load_schedules",
+    "next_run",
+    "parse_schedules",
+    "period_key",
+    "run_scheduler",
+    "scheduled_tickets",
+    "sync_schedules",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def run_scheduler(
+    path: Path | str | None = None,
+    interval: float | None = None,
+    once: bool = False,
+    connection: Redis | None = None,
+) -> SyncReport:
+    """Validate the whole file (nothing is synced if any entry is wrong), sync it, then run.
+
+    Runs until SIGTERM/SIGINT, or for one pass with ``once``. Returns the sync report.
+    """
+    settings = get_settings()
+    path = Path(path or settings.schedules_file)
+    interval = interval or settings.scheduler_interval_seconds
+    entries = load_schedules(path)
+    connection = connection or get_redis()
+    connection.ping()
+    report = sync_schedules(entries, connection, interval=interval)
+    enabled = sum(entry.enabled for entry in entries)
+    logger.info("scheduler: %s enabled of %s entries in %s (%s)", enabled, len(entries), path, report.summary())
+    OdysseyScheduler(connection, interval=interval).run(burst=once)
+    return report
