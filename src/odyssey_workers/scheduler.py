@@ -6,6 +6,7 @@ The pieces live in ``odyssey_workers.scheduling``; this module is the one entry 
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 
@@ -56,5 +57,6 @@ def run_scheduler(
     report = sync_schedules(entries, connection, interval=interval)
     enabled = sum(entry.enabled for entry in entries)
     logger.info("scheduler: %s enabled of %s entries in %s (%s)", enabled, len(entries), path, report.summary())
-    OdysseyScheduler(connection, interval=interval).run(burst=once)
+    resync = functools.partial(sync_schedules, entries, connection, interval=interval)
+    OdysseyScheduler(connection, interval=interval, on_reconnect=resync).run(burst=once)
     return report

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from odyssey_workers.db.models.schedules import ScheduleRun
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.queues import fetch_job
 from odyssey_workers.scheduling.periods import next_run, period_tick
+from tests.support.servers import RedisServer
 from tests.support.workers import VENV_BIN, start_worker, stop_worker, wait_until
 
 SCHEDULED = "rq:scheduler:scheduled_jobs"
@@ -130,3 +132,30 @@ def test_a_restarted_scheduler_does_not_fire_a_period_again(
     assert fire_results(redis_conn) == ["already fired", "fired"]
     assert redis_conn.get("test:runs:nightly") == b"1"
     assert claimed_periods() == [f"testing.nightly:{tick:%Y-%m-%d}"]
+
+
+@pytest.mark.timeout(120)
+def test_a_scheduler_rides_out_a_lost_redis_and_restores_its_tickets(env: dict[str, str], tmp_path: Path) -> None:
+    own = RedisServer().start()  # a Redis of its own, which this test stops and starts again
+    own_env = {**env, "REDIS_URL": own.url, "RQ_REDIS_URL": own.url}
+    schedules = write_schedules(tmp_path / "schedules.yaml")
+    log = tmp_path / "scheduler.log"
+    scheduler = start_scheduler(own_env, schedules, log)
+    connection = Redis.from_url(own.url)
+    try:
+        wait_until(lambda: connection.zscore(SCHEDULED, TICKET) is not None, timeout=30)
+        own.stop()  # lost mid-run, and with it every ticket (no persistence)
+        time.sleep(1.5)
+        assert scheduler.poll() is None  # still running, waiting for Redis
+        own = RedisServer(port=own.port).start()
+        wait_until(lambda: connection.zscore(SCHEDULED, TICKET) is not None, timeout=30)  # synced again
+        make_due(connection, period_tick(CRON, datetime.now(UTC)))
+        wait_until(lambda: connection.llen("rq:queue:high") == 1, timeout=30)  # and firing again
+    finally:
+        code = stop_scheduler(scheduler)
+        connection.close()
+        own.stop()
+    assert code == 0
+    output = log.read_text()
+    assert "Traceback" not in output
+    assert "Redis unreachable" in output and "Redis is back" in output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -56,7 +57,8 @@ def scheduler(path: Path | None, check: bool, once: bool, interval: float | None
     connection.ping()
     report = sync_schedules(entries, connection, interval=interval)
     click.echo(f"{path}: {enabled} of {len(entries)} entries enabled; synced: {report.summary()}", err=True)
-    OdysseyScheduler(connection, interval=interval).run(burst=once)
+    resync = functools.partial(sync_schedules, entries, connection, interval=interval)
+    OdysseyScheduler(connection, interval=interval, on_reconnect=resync).run(burst=once)
 
 
 def _next_runs() -> dict[str, datetime]:

@@ -19,7 +19,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from types import FrameType
 
@@ -49,9 +49,18 @@ class OdysseyScheduler(Scheduler):  # type: ignore[misc]  # rq-scheduler ships n
 
     job_class = CatalogJob
 
-    def __init__(self, connection: Redis, interval: float = 5, name: str | None = None) -> None:
+    def __init__(
+        self,
+        connection: Redis,
+        interval: float = 5,
+        name: str | None = None,
+        on_reconnect: Callable[[], object] | None = None,
+    ) -> None:
         super().__init__(queue_name="high", interval=interval, connection=connection, job_class=CatalogJob, name=name)
         self._stop = threading.Event()
+        # Called when Redis is back after an outage: a Redis restarted without its data has
+        # lost the tickets, and syncing again (idempotent) puts them back.
+        self._on_reconnect = on_reconnect
 
     # --- reading tickets --------------------------------------------------------------------
     def tickets(self) -> Iterator[tuple[str, datetime]]:
@@ -111,13 +120,18 @@ class OdysseyScheduler(Scheduler):  # type: ignore[misc]  # rq-scheduler ships n
         if threading.current_thread() is threading.main_thread():
             self._install_signal_handlers()
         delay = 0.5
+        lost = False
         try:
             while not self._stop.is_set():
                 started = time.monotonic()
                 try:
+                    if lost:
+                        self._recover()
+                        lost = False
                     done = self._pass()
                 except (RedisConnectionError, RedisTimeoutError) as exc:
                     logger.warning("scheduler %s: Redis unreachable (%s); next try in %.1f s", self.name, exc, delay)
+                    lost = True
                     self._stop.wait(delay)
                     delay = min(delay * 2, RECONNECT_MAX_SECONDS)
                     continue
@@ -131,6 +145,15 @@ class OdysseyScheduler(Scheduler):  # type: ignore[misc]  # rq-scheduler ships n
                 self.register_death()
             except (RedisConnectionError, RedisTimeoutError):
                 logger.warning("scheduler %s: could not record its stop (Redis unreachable)", self.name)
+
+    def _recover(self) -> None:
+        """Redis answers again: register this scheduler anew and restore the tickets."""
+        self.connection.ping()
+        logger.info("scheduler %s: Redis is back", self.name)
+        if not self.connection.exists(self.key):
+            self.register_birth()
+        if self._on_reconnect is not None:
+            self._on_reconnect()
 
     def _pass(self) -> bool:
         """One pass: heartbeat, and fire what is due if this scheduler holds the lock."""
