@@ -1,0 +1,250 @@
+"""Image decoding under caps, orientation, sRGB, resizing and metadata-free encoding.
+
+Hostile input is handled in this order, each step before the costlier one:
+
+1. the format comes from the sniffed bytes, and only that one Pillow plugin may open the file;
+2. ``Image.open`` reads the header only; width, height, pixel count and (for animations) frame
+   count are checked against the caps *before* a single pixel is decoded, so a decompression
+   bomb costs a header read;
+3. the one decode uses JPEG DCT scaling (``draft``) when the outputs are much smaller;
+4. the decoded image is oriented (EXIF), converted to sRGB (ICC through LittleCMS) and its
+   ``info`` emptied, and encoders are never handed EXIF, XMP, ICC or comments, so no metadata
+   block of the original reaches any output.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import struct
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+
+from odyssey_workers.errors import PermanentError
+from odyssey_workers.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+PIL_PLUGIN = {"jpeg": "JPEG", "png": "PNG", "gif": "GIF", "webp": "WEBP", "avif": "AVIF", "heic": "HEIF"}
+"""The only Pillow plugin allowed to open each sniffed format."""
+
+ROTATING_ORIENTATIONS = {5, 6, 7, 8}
+"""EXIF orientations that swap width and height."""
+
+RESAMPLE = Image.Resampling.LANCZOS
+REDUCING_GAP = 3.0
+"""Resize first by an integer factor (box ``reduce``) down to 3x the target, then Lanczos: much
+faster than Lanczos over the full image, visually the same."""
+
+CONTENT_TYPES = {"jpeg": "image/jpeg", "webp": "image/webp", "avif": "image/avif"}
+EXTENSIONS = {"jpeg": "jpg", "webp": "webp", "avif": "avif"}
+
+_SRGB = ImageCms.createProfile("sRGB")
+_heif_registered = False
+
+
+@dataclass(frozen=True)
+class ImageCaps:
+    max_bytes: int
+    max_pixels: int
+    max_side: int
+    max_frames: int
+    max_total_pixels: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ImageCaps:
+        return cls(
+            max_bytes=settings.content_image_max_bytes,
+            max_pixels=settings.content_image_max_pixels,
+            max_side=settings.content_image_max_side,
+            max_frames=settings.content_gif_max_frames,
+            max_total_pixels=settings.content_gif_max_total_pixels,
+        )
+
+
+def _register_heif() -> None:
+    global _heif_registered
+    if not _heif_registered:
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+        _heif_registered = True
+
+
+def check_size(size_bytes: int, caps: ImageCaps) -> None:
+    if size_bytes == 0:
+        raise PermanentError("unsupported file: the file is empty (0 bytes)")
+    if size_bytes > caps.max_bytes:
+        raise PermanentError(f"image file is {size_bytes} bytes; the limit is {caps.max_bytes} bytes")
+
+
+def open_checked(path: Path, fmt: str, caps: ImageCaps) -> Image.Image:
+    """Open ``path`` as ``fmt`` (header only) and refuse it if it exceeds a cap. Nothing decoded."""
+    plugin = PIL_PLUGIN.get(fmt)
+    if plugin is None:
+        raise PermanentError(f"unsupported image format {fmt!r}")
+    if fmt == "heic":
+        _register_heif()
+    label = fmt.upper()
+    with warnings.catch_warnings():
+        # Pillow's own bomb warning is replaced by the caps checked just below.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(path, formats=[plugin])
+        except Image.DecompressionBombError as exc:
+            raise PermanentError(f"image refused before decoding: {exc}") from None
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise PermanentError(f"the {label} file is corrupt or not really {label}: {exc}") from None
+    width, height = image.size
+    if width < 1 or height < 1:
+        raise PermanentError(f"the {label} file declares an empty image ({width}x{height})")
+    if width > caps.max_side or height > caps.max_side or width * height > caps.max_pixels:
+        image.close()
+        raise PermanentError(
+            f"image refused before decoding: it declares {width}x{height} pixels "
+            f"({width * height} pixels); the limits are {caps.max_side} per side and {caps.max_pixels} in all"
+        )
+    if fmt in ("gif", "webp"):
+        frames = _count_frames(image, label)
+        if frames > caps.max_frames or frames * width * height > caps.max_total_pixels:
+            image.close()
+            raise PermanentError(
+                f"animation refused before decoding: {frames} frames of {width}x{height}; the limits are "
+                f"{caps.max_frames} frames and {caps.max_total_pixels} pixels over all frames"
+            )
+    return image
+
+
+def _count_frames(image: Image.Image, label: str) -> int:
+    try:
+        return int(getattr(image, "n_frames", 1))
+    except (OSError, EOFError, ValueError, SyntaxError) as exc:
+        raise PermanentError(f"the {label} file is corrupt or truncated: {exc}") from None
+
+
+def oriented_size(image: Image.Image) -> tuple[int, int]:
+    """Width and height after EXIF orientation, read from the header."""
+    width, height = image.size
+    try:
+        orientation = image.getexif().get(0x0112)
+    except (
+        OSError,
+        ValueError,
+        SyntaxError,
+        TypeError,
+        KeyError,
+        struct.error,
+    ):  # a broken EXIF block loses the orientation only
+        orientation = None
+    return (height, width) if orientation in ROTATING_ORIENTATIONS else (width, height)
+
+
+def decode(image: Image.Image, largest_width: int) -> Image.Image:
+    """Decode the pixels once; a JPEG is decoded at the smallest DCT scale still covering
+    ``largest_width`` (libjpeg scales by 1/2, 1/4, 1/8 while decoding, for a fraction of the work)."""
+    label = (image.format or "image").upper()
+    if image.format == "JPEG":
+        out_w, out_h = oriented_size(image)
+        if largest_width < out_w:
+            need_w, need_h = largest_width, max(1, round(largest_width * out_h / out_w))
+            if (out_w, out_h) != image.size:
+                need_w, need_h = need_h, need_w
+            image.draft(None, (need_w, need_h))
+    try:
+        image.load()
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise PermanentError(f"the {label} file is truncated or corrupt: {exc}") from None
+    return image
+
+
+def has_alpha(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
+
+
+def to_srgb(image: Image.Image) -> Image.Image:
+    """An oriented RGB or RGBA image in sRGB with an empty ``info``: the one base every output
+    is made from. The ICC profile is applied, never copied."""
+    image = ImageOps.exif_transpose(image)
+    icc = image.info.get("icc_profile")
+    alpha_wanted = has_alpha(image)
+    if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        # 16-bit greyscale: scale to 8 bits instead of clipping everything above 255 to white.
+        image = image.convert("I").point(lambda value: value / 256).convert("L")
+    elif image.mode == "F":
+        image = image.convert("L")
+    alpha = None
+    if alpha_wanted:
+        rgba = image.convert("RGBA")
+        alpha = rgba.getchannel("A")
+        image = rgba.convert("RGB")
+    elif image.mode not in ("RGB", "L", "CMYK"):
+        image = image.convert("RGB")
+    if icc:
+        try:
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            converted = ImageCms.profileToProfile(image, source, _SRGB, outputMode="RGB")
+            assert converted is not None
+            image = converted
+        except (ImageCms.PyCMSError, OSError, ValueError, AssertionError) as exc:
+            # A broken profile: the pixels are still usable, read as sRGB.
+            logger.warning("ignoring an unusable ICC profile (%s); treating the image as sRGB", exc)
+            image = image.convert("RGB")
+    elif image.mode != "RGB":
+        image = image.convert("RGB")
+    if alpha is not None:
+        image = image.convert("RGBA")
+        image.putalpha(alpha)
+    image.info = {}
+    return image
+
+
+def target_widths(source_width: int, widths: list[int]) -> list[int]:
+    """The responsive widths to make, largest first, never wider than the source.
+
+    A source narrower than the largest configured width also gets a variant at its own width,
+    so the biggest variant is always the full available resolution."""
+    chosen = {w for w in widths if w <= source_width}
+    if source_width < max(widths):
+        chosen.add(source_width)
+    return sorted(chosen, reverse=True)
+
+
+def height_for(width: int, size: tuple[int, int]) -> int:
+    return max(1, round(width * size[1] / size[0]))
+
+
+def resize_chain(base: Image.Image, widths: list[int]) -> Iterator[tuple[int, Image.Image]]:
+    """Each width made from the previous, larger variant (not the full image): every step
+    touches only about 1/4 to 1/2.5 as many pixels as a resize from full size would."""
+    current = base
+    for width in widths:
+        if width != current.width:
+            current = current.resize((width, height_for(width, current.size)), RESAMPLE, reducing_gap=REDUCING_GAP)
+        yield width, current
+
+
+def flatten(image: Image.Image, background: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:
+    """RGB for formats without alpha: transparent parts over ``background``."""
+    if image.mode != "RGBA":
+        return image if image.mode == "RGB" else image.convert("RGB")
+    flat = Image.new("RGB", image.size, background)
+    flat.paste(image, mask=image.getchannel("A"))
+    return flat
+
+
+def encode(image: Image.Image, fmt: str, settings: Settings) -> bytes:
+    """The image as ``fmt`` bytes with no metadata block: nothing but pixels is passed in."""
+    buffer = io.BytesIO()
+    if fmt == "jpeg":
+        flatten(image).save(buffer, "JPEG", quality=settings.content_jpeg_quality, progressive=True)
+    elif fmt == "webp":
+        image.save(buffer, "WEBP", quality=settings.content_webp_quality, method=4)
+    elif fmt == "avif":
+        image.save(buffer, "AVIF", quality=settings.content_avif_quality, speed=settings.content_avif_speed)
+    else:
+        raise PermanentError(f"unknown output format {fmt!r} (CONTENT_IMAGE_FORMATS allows jpeg, webp, avif)")
+    return buffer.getvalue()

@@ -1,0 +1,346 @@
+"""The upload pipeline: ``process_upload`` builds the chain, ``finalize_asset`` publishes it.
+
+Chains, as RQ dependencies between catalog jobs enqueued by name::
+
+    image  optimize_image ─────────────────────────────┐
+    video  probe_video ─┬ transcode_video ──────────────┤
+                        ├ package_hls ──────────────────┼─ [pre-publish steps] ─ finalize_asset
+                        └ make_thumbnails ──────────────┤
+    audio  process_audio ───────────────────────────────┘
+
+Pre-publish steps (``CONTENT_PRE_PUBLISH_STEPS``, catalog job names taking ``asset_id``) are
+where moderation plugs in: they run after processing and before anything is published, and
+one that raises ``PermanentError`` fails the asset with its reason. The list is empty until the
+moderation jobs exist; nothing stands in for them.
+
+Every step carries an RQ ``on_failure`` callback (``on_step_failed``). RQ calls it on each
+failed attempt, for exceptions, timeouts and dead work horses alike; on the attempt that will
+not be retried it marks the asset ``failed`` with the step's reason, deletes every output of
+the run (storage and Cloudinary) and cancels the chain's waiting jobs, so no asset stays
+``processing`` behind a step that failed for good.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from redis import Redis
+from rq import Callback, get_current_job
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from rq.rate_limit import RateLimit
+from rq.timeouts import JobTimeoutException
+
+from jobs.content.assets import StagedRendition, load_asset
+from jobs.content.delivery import (
+    check_staged,
+    cloudinary_client,
+    deliver,
+    publish,
+    remove_run_outputs,
+    remove_superseded,
+)
+from jobs.content.sniff import HEAD_BYTES, sniff_or_refuse
+from odyssey_workers.catalog import get_catalog
+from odyssey_workers.contracts.content import PIPELINE_FAILURE_CALLBACK
+from odyssey_workers.db.models.core import AssetKind, AssetStatus, ContentAsset
+from odyssey_workers.db.session import session_scope
+from odyssey_workers.errors import PermanentError, RetryableError
+from odyssey_workers.payloads import payload_to_json
+from odyssey_workers.queues import fetch_job, get_queue
+from odyssey_workers.settings import Settings, get_settings
+from odyssey_workers.storage import get_storage
+
+logger = logging.getLogger(__name__)
+
+PROCESSING_STEPS: dict[str, list[tuple[str, list[str]]]] = {
+    # kind -> [(job name, the job names it waits for)], in enqueue order
+    "image": [("content.optimize_image", [])],
+    "video": [
+        ("content.probe_video", []),
+        ("content.transcode_video", ["content.probe_video"]),
+        ("content.package_hls", ["content.probe_video"]),
+        ("content.make_thumbnails", ["content.probe_video"]),
+    ],
+    "audio": [("content.process_audio", [])],
+}
+FINALIZE = "content.finalize_asset"
+TIMEOUT_WEIGHTS = {"content.probe_video": 0.1, "content.make_thumbnails": 0.5, FINALIZE: 0.25}
+"""Share of a chain's scaled timeout each step gets (1.0 when not listed)."""
+
+TIMEOUT_BASE_SECONDS = {"image": 60, "video": 120, "audio": 60}
+TIMEOUT_SECONDS_PER_MB = {"image": 10, "video": 30, "audio": 6}
+"""A step's timeout grows with the upload's size (a 2-hour video is bigger than a 10-second
+one): base + MB x per-MB, times the step's weight, capped by JOB_TIMEOUT_CAP_SECONDS."""
+
+
+def scaled_timeout(kind: str, size_bytes: int, settings: Settings, weight: float = 1.0) -> int:
+    seconds = TIMEOUT_BASE_SECONDS[kind] + TIMEOUT_SECONDS_PER_MB[kind] * size_bytes / 1_000_000
+    return int(max(30, min(settings.job_timeout_cap_seconds, seconds * weight)))
+
+
+def chain_job_id(asset_id: int, run: str, name: str) -> str:
+    """Deterministic, so a retried process_upload finds the chain it already enqueued."""
+    return f"content-{asset_id}-{run}-{name.split('.', 1)[1]}"
+
+
+def plan_chain(kind: str, settings: Settings) -> list[tuple[str, list[str]]]:
+    """The (job, waits-for) steps of a chain, pre-publish steps and finalize included."""
+    steps = list(PROCESSING_STEPS[kind])
+    waited_on = {dep for _name, deps in steps for dep in deps}
+    leaves = [name for name, _deps in steps if name not in waited_on]
+    for name in settings.content_pre_publish_steps:
+        get_catalog().get(name)  # an unknown name fails the upload now, with the closest names
+        steps.append((name, leaves))
+    if settings.content_pre_publish_steps:
+        leaves = list(settings.content_pre_publish_steps)
+    steps.append((FINALIZE, leaves))
+    return steps
+
+
+def enqueue_step(name: str, asset_id: int, run: str, depends_on: list[Job], timeout: int, connection: Redis) -> Job:
+    """Enqueue catalog job ``name`` for the asset with the pipeline's failure callback.
+
+    This is ``odyssey_workers.enqueue`` plus ``on_failure``, which ``enqueue`` does not take:
+    the same catalog lookup, payload validation, queue, retry plan and concurrency limit."""
+    spec = get_catalog().get(name)
+    queue = get_queue(spec.queue, connection)
+    job = queue.create_job(
+        spec.function,
+        kwargs=payload_to_json(spec, {"asset_id": asset_id}),
+        timeout=timeout,
+        result_ttl=spec.result_ttl,
+        failure_ttl=spec.failure_ttl,
+        description=spec.name,
+        depends_on=depends_on or None,  # type: ignore[arg-type]
+        job_id=chain_job_id(asset_id, run, name),
+        meta={"job_name": spec.name, "asset_id": asset_id, "run": run},
+        retry=spec.retry.to_rq(),
+        rate_limit=RateLimit(spec.concurrency_key, spec.concurrency) if spec.concurrency else None,
+        on_failure=Callback(PIPELINE_FAILURE_CALLBACK),
+    )
+    return queue.enqueue_job(job)
+
+
+# --- process_upload ---------------------------------------------------------------------------
+
+
+def process_upload(asset_id: int) -> dict[str, Any]:
+    """Sniff the upload, mark it processing and enqueue its chain (idempotent per run)."""
+    job = get_current_job()
+    try:
+        return _process_upload(asset_id, job)
+    except BaseException as exc:
+        if is_final_failure(job, exc):
+            fail_asset(asset_id, None, describe_failure("content.process_upload", type(exc), exc, job))
+        raise
+
+
+def _process_upload(asset_id: int, job: Job | None) -> dict[str, Any]:
+    settings, storage = get_settings(), get_storage()
+    connection = job.connection if job else None
+    with session_scope() as session:
+        asset = load_asset(session, asset_id)
+        status, details, source_key = asset.status, dict(asset.details or {}), asset.source_key
+    pipeline = details.get("pipeline", {})
+    if status == AssetStatus.READY:
+        return {"asset_id": asset_id, "status": "ready", "run": pipeline.get("run"), "enqueued": []}
+    run = (job.id if job else uuid.uuid4().hex).replace("-", "")[:16]
+    if status == AssetStatus.PROCESSING and pipeline.get("run"):
+        # An earlier attempt of this job got this far (finish enqueuing its chain), or another
+        # process_upload already runs the asset (a duplicate request: leave that run alone).
+        if pipeline.get("started_by") != (job.id if job else None):
+            return {"asset_id": asset_id, "status": "processing", "run": pipeline["run"], "enqueued": []}
+    else:
+        try:
+            with storage.open(source_key) as handle:
+                head = handle.read(HEAD_BYTES)
+        except FileNotFoundError:
+            raise PermanentError(f"the original of content asset {asset_id} is missing from storage") from None
+        sniffed = sniff_or_refuse(head)
+        steps = plan_chain(sniffed.kind, settings)
+        size = next((item.size for item in storage.list(source_key) if item.key == source_key), 0)
+        pipeline = {
+            "run": run,
+            "started_by": job.id if job else None,
+            "started_at": datetime.now(UTC).isoformat(),
+            "size_bytes": size,
+            "jobs": {name: chain_job_id(asset_id, run, name) for name, _deps in steps},
+        }
+        with session_scope() as session:
+            asset = load_asset(session, asset_id, lock=True)
+            asset.kind = AssetKind(sniffed.kind)
+            asset.mime_type = sniffed.mime
+            asset.size_bytes = size
+            asset.status = AssetStatus.PROCESSING
+            asset.failure_reason = None
+            asset.details = {**(asset.details or {}), "sniffed_format": sniffed.format, "pipeline": pipeline}
+    return _enqueue_chain(asset_id, pipeline, settings, connection)
+
+
+def _enqueue_chain(asset_id: int, pipeline: dict[str, Any], settings: Settings, connection: Redis | None) -> dict:
+    from odyssey_workers.connection import get_redis
+
+    connection = connection or get_redis()
+    run, size = pipeline["run"], int(pipeline.get("size_bytes") or 0)
+    with session_scope() as session:
+        kind = load_asset(session, asset_id).kind.value
+    jobs: dict[str, Job] = {}
+    enqueued = []
+    for name, deps in plan_chain(kind, settings):
+        job_id = chain_job_id(asset_id, run, name)
+        existing = Job.exists(job_id, connection=connection)
+        if existing:
+            jobs[name] = fetch_job(job_id, connection)
+            continue
+        timeout = scaled_timeout(kind, size, settings, TIMEOUT_WEIGHTS.get(name, 1.0))
+        jobs[name] = enqueue_step(name, asset_id, run, [jobs[d] for d in deps], timeout, connection)
+        enqueued.append(name)
+    logger.info("asset %s: run %s, %s chain enqueued (%s)", asset_id, run, kind, ", ".join(enqueued) or "already")
+    return {"asset_id": asset_id, "status": "processing", "run": run, "kind": kind, "jobs": pipeline["jobs"]}
+
+
+# --- finalize ---------------------------------------------------------------------------------
+
+
+def chain_results(asset: ContentAsset, connection: Redis | None = None) -> tuple[list[StagedRendition], dict]:
+    """Renditions and details every finished step of the asset's run returned."""
+    staged: list[StagedRendition] = []
+    details: dict[str, Any] = {}
+    for name, job_id in (asset.details or {}).get("pipeline", {}).get("jobs", {}).items():
+        if name == FINALIZE:
+            continue
+        try:
+            job = fetch_job(job_id, connection)
+        except NoSuchJobError:
+            logger.info("step %s (%s) has expired from Redis; it has nothing left to report", name, job_id)
+            continue
+        if job.get_status() != JobStatus.FINISHED:
+            continue
+        result = job.return_value()
+        if isinstance(result, dict):
+            staged.extend(StagedRendition.from_json(item) for item in result.get("renditions") or [])
+            details.update(result.get("details") or {})
+    return staged, details
+
+
+def finalize_asset(asset_id: int) -> dict[str, Any]:
+    """Publish the run: check every file, copy to Cloudinary if configured, then one commit."""
+    settings, storage = get_settings(), get_storage()
+    with session_scope() as session:
+        asset = load_asset(session, asset_id)
+        if asset.status == AssetStatus.READY:
+            return {"asset_id": asset_id, "status": "ready", "published": 0}
+        if asset.status != AssetStatus.PROCESSING:
+            raise PermanentError(f"content asset {asset_id} is {asset.status.value}; nothing to publish")
+        run = asset.details["pipeline"]["run"]
+        pending = _unfinished_steps(asset)
+        if pending:
+            raise RetryableError(f"content asset {asset_id}: steps not finished yet: {', '.join(pending)}")
+        staged, details = chain_results(asset)
+        kind = asset.kind.value
+    if kind == "image" and not staged:
+        raise PermanentError(f"content asset {asset_id}: processing produced no renditions")
+    check_staged(storage, asset_id, run, staged)
+    delivered = {}
+    client = cloudinary_client(settings)
+    if client is not None:
+        with client:
+            delivered = deliver(client, storage, settings, asset_id, run, staged)
+    replaced = publish(asset_id, run, staged, details, delivered)
+    remove_superseded(storage, settings, asset_id, run, replaced)
+    return {"asset_id": asset_id, "status": "ready", "run": run, "published": len(staged)}
+
+
+def _unfinished_steps(asset: ContentAsset) -> list[str]:
+    pending = []
+    for name, job_id in asset.details.get("pipeline", {}).get("jobs", {}).items():
+        if name == FINALIZE:
+            continue
+        try:
+            status = fetch_job(job_id).get_status()
+        except NoSuchJobError:
+            pending.append(f"{name} (expired)")
+            continue
+        if status != JobStatus.FINISHED:
+            pending.append(f"{name} ({status})")
+    return pending
+
+
+# --- failure ----------------------------------------------------------------------------------
+
+
+def is_final_failure(job: Job | None, exc: BaseException) -> bool:
+    """Whether no retry follows this failed attempt."""
+    if isinstance(exc, PermanentError) or job is None:
+        return True
+    return not (job.retries_left and job.retries_left > 0)
+
+
+def describe_failure(
+    step: str, exc_type: type[BaseException] | None, exc: BaseException | None, job: Job | None
+) -> str:
+    """A reason a creator can read: which step, and what went wrong."""
+    if exc_type is not None and issubclass(exc_type, JobTimeoutException):
+        limit = f" of {job.timeout} s" if job is not None and job.timeout else ""
+        return f"{step}: took longer than its time limit{limit}"
+    if exc_type is not None and exc_type.__name__ == "AbandonedJobError":
+        return f"{step}: the worker running it stopped (killed or out of memory)"
+    message = str(exc).strip() if exc is not None else ""
+    if isinstance(exc, PermanentError | RetryableError):
+        return f"{step}: {message}"
+    name = exc_type.__name__ if exc_type is not None else "error"
+    return f"{step}: {name}: {message}" if message else f"{step}: {name}"
+
+
+def on_step_failed(job: Job, connection: Redis, exc_type: Any, exc: Any, traceback: Any) -> None:
+    """RQ failure callback of every chain step (see the module docstring)."""
+    if not is_final_failure(job, exc if isinstance(exc, BaseException) else Exception()):
+        return
+    asset_id = int(job.kwargs.get("asset_id") or job.meta.get("asset_id") or 0)
+    step = str(job.meta.get("job_name") or job.func_name)
+    fail_asset(asset_id, job.meta.get("run"), describe_failure(step, exc_type, exc, job), connection, failed_job=job.id)
+
+
+def fail_asset(
+    asset_id: int, run: str | None, reason: str, connection: Redis | None = None, failed_job: str | None = None
+) -> None:
+    """Mark the asset failed (the first reason wins), remove the run's outputs, stop its chain."""
+    settings, storage = get_settings(), get_storage()
+    with session_scope() as session:
+        asset = session.get(ContentAsset, asset_id)
+        if asset is None:
+            return
+        pipeline = (asset.details or {}).get("pipeline", {})
+        current = run is None or pipeline.get("run") == run
+        # A step fails only a processing asset; process_upload (run None) may also re-fail one
+        # that failed before, so the reason is this attempt's.
+        failable = (
+            (AssetStatus.PROCESSING,) if run else (AssetStatus.UPLOADED, AssetStatus.PROCESSING, AssetStatus.FAILED)
+        )
+        if current and asset.status in failable:
+            asset.status = AssetStatus.FAILED
+            asset.failure_reason = reason[:2000]
+            logger.warning("content asset %s failed: %s", asset_id, reason)
+        run = run or pipeline.get("run")
+        staged, _details = chain_results(asset, connection) if run else ([], {})
+        job_ids = [job_id for job_id in pipeline.get("jobs", {}).values() if job_id != failed_job]
+    if not run:
+        return
+    removed = remove_run_outputs(storage, settings, asset_id, run, staged)
+    logger.info("content asset %s: removed %s stored outputs of failed run %s", asset_id, removed, run)
+    if current:
+        _cancel_waiting(job_ids, connection)
+
+
+def _cancel_waiting(job_ids: list[str], connection: Redis | None) -> None:
+    for job_id in job_ids:
+        try:
+            job = fetch_job(job_id, connection)
+            if job.get_status() in (JobStatus.DEFERRED, JobStatus.QUEUED, JobStatus.SCHEDULED):
+                job.cancel()
+        except NoSuchJobError as exc:  # a job that vanished meanwhile needs no cancelling
+            logger.debug("not cancelling %s: %s", job_id, exc)
