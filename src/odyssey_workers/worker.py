@@ -97,6 +97,12 @@ class OdysseyWorker(Worker):
         monitoring.record_event(self.connection, "retried" if will_retry else "failed", job)
         monitoring.record_duration(self.connection, job, "failed")
 
+    @property
+    def dequeue_timeout(self) -> int:
+        # RQ only runs maintenance between blocking pops, and an idle worker blocks for
+        # worker_ttl - 15 s (~7 min); waking every maintenance interval keeps recovery short.
+        return max(1, min(self.worker_ttl - 15, int(self.maintenance_interval)))
+
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         # RQ adds 60 s of grace; a few seconds past a missed heartbeat is enough to call a job
         # abandoned, and keeps kill -9 recovery short.

@@ -63,6 +63,7 @@ class RedisServer:
             "--dir", str(self.workdir),
             "--save", "",
             "--appendonly", "yes" if self.appendonly else "no",
+            "--appendfsync", "always",  # a test that kills redis -9 must not lose acknowledged writes
             "--maxmemory-policy", "noeviction",
         ]  # fmt: skip
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

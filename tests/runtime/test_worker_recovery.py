@@ -1,0 +1,110 @@
+"""Workers that die, are stopped, or lose Redis: no job is lost, none runs twice."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from redis import Redis
+from rq.registry import StartedJobRegistry
+
+import odyssey_workers
+from odyssey_workers.queues import fetch_job
+from tests.support.servers import RedisServer
+from tests.support.workers import horse_pids, kill_group, start_worker, stop_worker, wait_until
+
+
+def job_status(job_id: str) -> str:
+    return fetch_job(job_id).get_status().value
+
+
+@pytest.mark.timeout(90)
+def test_job_of_a_worker_killed_with_sigkill_runs_again_and_completes_once(
+    redis_conn: Redis, env: dict[str, str], tmp_path: Path
+) -> None:
+    job = odyssey_workers.enqueue("testing.mark", token="crash", seconds=3)
+    first = start_worker(env, log=tmp_path / "first.log")
+    wait_until(lambda: job_status(job.id) == "started", timeout=20)
+    wait_until(lambda: horse_pids(first) != [], timeout=10)
+    kill_group(first)  # worker, scheduler and work horse: as if the machine went away
+    killed_at = time.monotonic()
+    assert job_status(job.id) == "started"
+
+    second = start_worker(env, log=tmp_path / "second.log")
+    try:
+        wait_until(lambda: job_status(job.id) == "finished", timeout=60)
+    finally:
+        stop_worker(second)
+    recovery = time.monotonic() - killed_at
+    print(f"\nkill -9 recovery: job finished {recovery:.1f} s after the kill (3 s of it is the job itself)")
+    assert redis_conn.get("test:runs:crash") == b"1", "the job must complete exactly once"
+    assert fetch_job(job.id).retries_left == 1, "the abandoned attempt used one retry"
+    assert StartedJobRegistry("default", connection=redis_conn).get_job_ids() == []
+    # Heartbeat grace (5 s) + monitoring interval (5 s) + maintenance pass (5 s) + the job (3 s).
+    assert recovery < 25
+
+
+@pytest.mark.timeout(60)
+def test_job_survives_when_only_the_worker_parent_is_killed(
+    redis_conn: Redis, env: dict[str, str], tmp_path: Path
+) -> None:
+    job = odyssey_workers.enqueue("testing.mark", token="orphan", seconds=2)
+    worker = start_worker(env, log=tmp_path / "worker.log")
+    wait_until(lambda: job_status(job.id) == "started", timeout=20)
+    os.kill(worker.pid, signal.SIGKILL)  # the work horse lives on in its own process group
+    worker.wait(timeout=10)
+    wait_until(lambda: job_status(job.id) == "finished", timeout=20)
+    assert redis_conn.get("test:runs:orphan") == b"1"
+    kill_group(worker)
+
+
+@pytest.mark.timeout(60)
+def test_sigterm_is_a_warm_shutdown_the_running_job_finishes(
+    redis_conn: Redis, env: dict[str, str], tmp_path: Path
+) -> None:
+    running = odyssey_workers.enqueue("testing.mark", token="warm", seconds=2)
+    waiting = odyssey_workers.enqueue("testing.mark", token="next")
+    worker = start_worker(env, log=tmp_path / "worker.log")
+    wait_until(lambda: job_status(running.id) == "started", timeout=20)
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=30) == 0
+    assert job_status(running.id) == "finished"
+    assert redis_conn.get("test:runs:warm") == b"1"
+    assert job_status(waiting.id) == "queued", "a stopping worker takes no new job"
+
+
+@pytest.mark.timeout(120)
+def test_worker_waits_out_a_redis_outage_and_loses_no_job(env: dict[str, str], tmp_path: Path) -> None:
+    server = RedisServer(appendonly=True).start()
+    local_env = {**env, "REDIS_URL": server.url, "RQ_REDIS_URL": server.url}
+    os.environ["REDIS_URL"] = server.url
+    from odyssey_workers.settings import get_settings
+
+    get_settings.cache_clear()
+    connection = Redis.from_url(server.url)
+    try:
+        jobs = [odyssey_workers.enqueue("testing.mark", token=f"o{i}", seconds=0.5) for i in range(6)]
+        worker = start_worker(local_env, log=tmp_path / "worker.log")
+        wait_until(lambda: connection.get("test:runs:o0") == b"1", timeout=30)
+        server.stop()  # Redis dies mid-run
+        time.sleep(4)
+        assert worker.poll() is None, "the worker must wait for Redis, not exit"
+        server.start()  # same port, same data (append-only file)
+        try:
+            wait_until(lambda: all(job_status(job.id) == "finished" for job in jobs), timeout=60, interval=0.5)
+        finally:
+            stop_worker(worker)
+        runs = [int(connection.get(f"test:runs:o{i}") or 0) for i in range(6)]
+        assert all(count >= 1 for count in runs), f"lost jobs: {runs}"
+        # Only a job cut off mid-run by the outage may have run twice (at-least-once).
+        assert sum(runs) <= 7
+        assert StartedJobRegistry("default", connection=connection).get_job_ids() == []
+        log = (tmp_path / "worker.log").read_text()
+        errors = [line for line in log.splitlines() if " ERROR " in line and "could not preload" not in line]
+        assert 1 <= len(errors) <= 10, "a few lines while Redis is away, not a traceback storm"
+    finally:
+        connection.close()
+        server.stop()
