@@ -1,0 +1,288 @@
+"""``content.package_hls``: the adaptive HLS ladder, made from one decode of the source.
+
+One ffmpeg process decodes the source once and feeds every rung through a cascade:
+``source → [top rung] → split → scale → [next rung] → split → scale → ...``. Each rung is
+scaled once, from the rung above it rather than from the full-size source (a 480p picture
+made from the 720p one costs a fraction of one made from 1080p, and looks the same). All rungs
+share the x264 settings of ``video.x264_args``: a keyframe at every segment boundary, fixed
+GOP, no scene-cut keyframes, so segment *n* starts on the same frame on every rung and players
+switch rungs cleanly. Audio is encoded once, as its own rendition (``EXT-X-MEDIA``) shared by
+every rung, instead of once per rung. The master playlist is written here, with each rung's
+peak and average bandwidth measured from its segments and its RFC 6381 codec string.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jobs.content.assets import check_run_still_live, run_prefix, staged_rendition, start_step, step_result
+from jobs.content.ffmpeg_tools import ProgressCallback, ffprobe, input_args, progress_reporter, run_ffmpeg
+from jobs.content.probe import MediaInfo, fetch_source, inspect_media, media_workdir
+from jobs.content.video import aac_args, even, max_kbps_for, watermark_graph, x264_args
+from odyssey_workers.contracts.media import timeout_for
+from odyssey_workers.progress import report_progress
+from odyssey_workers.settings import Settings, get_settings
+from odyssey_workers.storage import get_storage
+
+logger = logging.getLogger(__name__)
+
+PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
+SEGMENT_TYPE = "video/mp2t"
+AUDIO_GROUP = "audio"
+AAC_LC = "mp4a.40.2"
+
+
+@dataclass(frozen=True)
+class Rung:
+    """One step of the ladder."""
+
+    height: int
+    width: int
+    max_kbps: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.height}p"
+
+
+@dataclass
+class Playlist:
+    """A media playlist this module wrote, with what the master needs to know about it."""
+
+    name: str
+    path: Path
+    segments: list[tuple[str, float]] = field(default_factory=list)  # (file, seconds)
+    size_bytes: int = 0
+    peak_bps: int = 0
+    average_bps: int = 0
+    codecs: str = ""
+
+
+def ladder_for(display_width: int, display_height: int, settings: Settings) -> list[Rung]:
+    """The rungs for a source: every configured height up to the source's, never above it.
+
+    A source shorter than the lowest rung gets one rung at its own height."""
+    heights = sorted((h for h in settings.content_video_ladder_kbps if h <= display_height), reverse=True)
+    if not heights:
+        heights = [display_height]
+    return [Rung(even(h), even(display_width * h / display_height), max_kbps_for(h, settings)) for h in heights]
+
+
+def ladder_graph(rungs: list[Rung], *, source: str = "0:v", mark: str | None = None) -> str:
+    """The filter graph: decode once, scale each rung once from the rung above, one output per rung.
+
+    ``mark`` is an optional graph (a watermark) reading ``[top]`` and writing ``[marked]``,
+    applied once on the top rung so every rung below inherits it at the same relative size."""
+    top = rungs[0]
+    parts = [f"[{source}]scale={top.width}:{top.height},setsar=1,format=yuv420p[top]"]
+    current = "top"
+    if mark:
+        parts.append(mark)
+        current = "marked"
+    for index, rung in enumerate(rungs):
+        if index > 0:
+            parts.append(f"[{current}]scale={rung.width}:{rung.height},setsar=1[s{index}]")
+            current = f"s{index}"
+        if index < len(rungs) - 1:
+            parts.append(f"[{current}]split=2[r{index}][n{index}]")
+            current = f"n{index}"
+        else:
+            parts.append(f"[{current}]null[r{index}]")
+    return ";".join(parts)
+
+
+def hls_output_args(settings: Settings, folder: Path) -> list[str]:
+    return [
+        "-f",
+        "hls",
+        "-hls_time",
+        str(settings.content_hls_segment_seconds),
+        "-hls_playlist_type",
+        "vod",
+        "-hls_flags",
+        "independent_segments",
+        "-hls_segment_type",
+        "mpegts",
+        "-hls_segment_filename",
+        str(folder / "seg_%05d.ts"),
+        str(folder / "index.m3u8"),
+    ]
+
+
+def ladder_command(
+    source: Path,
+    demuxer: str,
+    info: MediaInfo,
+    rungs: list[Rung],
+    out_dir: Path,
+    settings: Settings,
+    *,
+    watermark: tuple[list[str], str] | None = None,
+) -> list[str]:
+    """The whole ffmpeg argument list for the ladder (the benchmark runs exactly this)."""
+    assert info.video is not None
+    extra_inputs, mark = watermark if watermark else ([], None)
+    args = [*input_args(source, demuxer), *extra_inputs, "-filter_complex", ladder_graph(rungs, mark=mark)]
+    for index, rung in enumerate(rungs):
+        folder = out_dir / rung.name
+        folder.mkdir(parents=True, exist_ok=True)
+        args += ["-map", f"[r{index}]", "-an", *x264_args(rung.height, info.video.fps, settings)]
+        args += ["-map_metadata", "-1", *hls_output_args(settings, folder)]
+    if info.audio:
+        folder = out_dir / "audio"
+        folder.mkdir(parents=True, exist_ok=True)
+        args += ["-map", "0:a:0", "-vn", *aac_args(settings), "-map_metadata", "-1", *hls_output_args(settings, folder)]
+    return args
+
+
+def read_media_playlist(name: str, path: Path) -> Playlist:
+    """Segments and bandwidths of a playlist ffmpeg wrote (ours, never a user's)."""
+    playlist = Playlist(name, path)
+    seconds = 0.0
+    for line in path.read_text().splitlines():
+        if line.startswith("#EXTINF:"):
+            seconds = float(line[len("#EXTINF:") :].split(",")[0])
+        elif line and not line.startswith("#"):
+            playlist.segments.append((line, seconds))
+    total_seconds = 0.0
+    for segment, seconds in playlist.segments:
+        size = (path.parent / segment).stat().st_size
+        playlist.size_bytes += size
+        total_seconds += seconds
+        if seconds > 0:
+            playlist.peak_bps = max(playlist.peak_bps, math.ceil(size * 8 / seconds))
+    playlist.average_bps = math.ceil(playlist.size_bytes * 8 / total_seconds) if total_seconds else 0
+    return playlist
+
+
+def avc_codec_string(segment: Path) -> str:
+    """``avc1.PPCCLL`` from the encoded stream's profile and level (RFC 6381)."""
+    streams = ffprobe(segment, "mpegts").get("streams") or []
+    video = next((s for s in streams if s.get("codec_type") == "video"), {})
+    profile = {"Baseline": 0x42, "Constrained Baseline": 0x42, "Main": 0x4D, "High": 0x64}.get(
+        str(video.get("profile")), 0x64
+    )
+    constraints = 0x40 if video.get("profile") == "Constrained Baseline" else 0
+    level = int(video.get("level") or 40)
+    return f"avc1.{profile:02x}{constraints:02x}{level:02x}"
+
+
+def write_master(out_dir: Path, rungs: list[Rung], fps: float, has_audio: bool) -> tuple[Path, list[Playlist]]:
+    """``master.m3u8`` over the rung playlists (and the audio rendition), bandwidths measured."""
+    audio = read_media_playlist("audio", out_dir / "audio" / "index.m3u8") if has_audio else None
+    lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    if audio:
+        lines.append(
+            f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="{AUDIO_GROUP}",NAME="Audio",DEFAULT=YES,AUTOSELECT=YES,'
+            f'CHANNELS="2",URI="audio/index.m3u8"'
+        )
+    playlists = []
+    for rung in rungs:
+        playlist = read_media_playlist(rung.name, out_dir / rung.name / "index.m3u8")
+        playlist.codecs = avc_codec_string(out_dir / rung.name / playlist.segments[0][0])
+        playlists.append(playlist)
+        peak = playlist.peak_bps + (audio.peak_bps if audio else 0)
+        average = playlist.average_bps + (audio.average_bps if audio else 0)
+        codecs = f"{playlist.codecs},{AAC_LC}" if audio else playlist.codecs
+        attributes = (
+            f"BANDWIDTH={peak},AVERAGE-BANDWIDTH={average},RESOLUTION={rung.width}x{rung.height},"
+            f'FRAME-RATE={fps:.3f},CODECS="{codecs}"' + (f',AUDIO="{AUDIO_GROUP}"' if audio else "")
+        )
+        lines += [f"#EXT-X-STREAM-INF:{attributes}", f"{rung.name}/index.m3u8"]
+    master = out_dir / "master.m3u8"
+    master.write_text("\n".join(lines) + "\n")
+    if audio:
+        playlists.append(audio)
+    return master, playlists
+
+
+def encode_ladder(
+    source: Path,
+    info: MediaInfo,
+    out_dir: Path,
+    settings: Settings,
+    *,
+    watermark: Callable[[int], tuple[list[str], str] | None] | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> tuple[list[Rung], Path, list[Playlist]]:
+    """Encode the ladder of ``source`` into ``out_dir``; returns the rungs, master and playlists."""
+    assert info.video is not None
+    rungs = ladder_for(info.video.display_width, info.video.display_height, settings)
+    mark = watermark(rungs[0].width) if watermark else None
+    args = ladder_command(source, info.demuxer, info, rungs, out_dir, settings, watermark=mark)
+    run_ffmpeg(args, timeout=timeout_for(info.duration), on_progress=on_progress, what="the HLS ladder encode")
+    master, playlists = write_master(out_dir, rungs, info.video.fps, info.audio is not None)
+    return rungs, master, playlists
+
+
+def package_hls(asset_id: int) -> dict[str, Any]:
+    """Pipeline step: the ladder, its playlists and master into the run's ``hls/`` folder."""
+    settings = get_settings()
+    asset, run = start_step(asset_id)
+    storage = get_storage()
+    prefix = f"{run_prefix(asset_id, run)}hls/"
+    written: list[str] = []
+    renditions: list[dict[str, Any]] = []
+    with media_workdir() as work:
+        info = inspect_media(fetch_source(storage, asset, work), "video")
+        out_dir = work / "hls"
+        rungs, master, playlists = encode_ladder(
+            work / "source",
+            info,
+            out_dir,
+            settings,
+            watermark=lambda width: watermark_graph(asset.creator_id, get_storage(), work, width, "top", "marked"),
+            on_progress=progress_reporter(info.duration, report_progress),
+        )
+        # Segments first, playlists after, the master last: a reader never finds a playlist
+        # naming a segment that is not there yet.
+        files = sorted(p for p in out_dir.rglob("*") if p.is_file())
+        for path in sorted(files, key=lambda p: (p.suffix == ".m3u8", p == master)):
+            key = prefix + path.relative_to(out_dir).as_posix()
+            storage.put_file(key, path, PLAYLIST_TYPE if path.suffix == ".m3u8" else SEGMENT_TYPE)
+            written.append(key)
+        by_name = {rung.name: rung for rung in rungs}
+        renditions.append(
+            staged_rendition(
+                name="hls.master",
+                kind="hls",
+                format="m3u8",
+                storage_key=prefix + "master.m3u8",
+                size_bytes=sum(p.size_bytes for p in playlists),
+                width=rungs[0].width,
+                height=rungs[0].height,
+                duration_seconds=info.duration,
+                content_type=PLAYLIST_TYPE,
+                details={"rungs": [r.name for r in rungs], "audio": info.audio is not None},
+            )
+        )
+        for playlist in playlists:
+            rung = by_name.get(playlist.name)
+            renditions.append(
+                staged_rendition(
+                    name=f"hls.{playlist.name}",
+                    kind="hls",
+                    format="m3u8",
+                    storage_key=f"{prefix}{playlist.name}/index.m3u8",
+                    size_bytes=playlist.size_bytes,
+                    width=rung.width if rung else None,
+                    height=rung.height if rung else None,
+                    duration_seconds=info.duration,
+                    content_type=PLAYLIST_TYPE,
+                    details={
+                        "segments": len(playlist.segments),
+                        "peak_bps": playlist.peak_bps,
+                        "average_bps": playlist.average_bps,
+                        "codecs": playlist.codecs or AAC_LC,
+                    },
+                )
+            )
+    check_run_still_live(asset_id, run, storage, written)
+    report_progress(100.0)
+    logger.info("asset %s: HLS ladder %s", asset_id, ", ".join(r.name for r in rungs))
+    return step_result(renditions)
