@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -97,6 +97,15 @@ class Settings(BaseSettings):
     stripe_api_base: str = "https://api.stripe.com"
     platform_commission_rate: Decimal = Decimal("0.20")
     payout_hold_days: Annotated[int, Field(ge=0)] = 7
+    # payments (jobs/payments, docs/payments.md)
+    payment_provider: Literal["sandbox", "stripe"] = "sandbox"
+    payment_sandbox_dir: Path | None = None  # default: VAR_DIR/payments-sandbox
+    payment_sandbox_latency_ms: Annotated[int, Field(ge=0, le=10_000)] = 0  # per sandbox call (drills)
+    payout_minimum_minor: Annotated[int, Field(ge=1)] = 1000  # minor units of the payout currency
+    payout_minimums: dict[str, Annotated[int, Field(ge=1)]] = {}  # per currency, e.g. {"JPY": 1000}
+    payout_chunk_size: Annotated[int, Field(ge=1, le=10_000)] = 200  # creators per payout job
+    dunning_schedule_days: list[Annotated[int, Field(ge=1, le=60)]] = [1, 3, 5]  # retries after a failed charge
+    renewal_batch_size: Annotated[int, Field(ge=1, le=10_000)] = 500  # subscriptions per database round
 
     @field_validator("redis_url")
     @classmethod

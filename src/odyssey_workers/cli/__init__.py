@@ -20,6 +20,7 @@ from odyssey_workers.errors import OdysseyError
 
 COMMAND_MODULES = [
     "odyssey_workers.cli.worker",
+    "odyssey_workers.cli.payments",
     "odyssey_workers.cli.schedules",
 ]
 

@@ -9,6 +9,14 @@ from odyssey_workers.db.models.core import (
     Rendition,
     User,
 )
+from odyssey_workers.db.models.payments import (  # noqa: F401 - registers the payments tables
+    Charge,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerTransaction,
+    Payout,
+    Subscription,
+)
 from odyssey_workers.db.models.schedules import ScheduleRun
 
 __all__ = [
