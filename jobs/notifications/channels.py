@@ -1,0 +1,87 @@
+"""Providers built from settings: the one place that knows which provider each channel uses.
+
+Every channel has a local default that needs no account (email, SMS and push go to the outbox
+folder). Webhooks, Discord and Web Push endpoints are user-supplied URLs, so they go through
+the guarded client (connect-time address checks, no redirects, no proxies).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+from odyssey_workers.errors import ConfigurationError
+from odyssey_workers.providers.email_common import EmailBatch, OutgoingEmail
+from odyssey_workers.providers.email_mailgun import MailgunMailer
+from odyssey_workers.providers.email_outbox import OutboxMailer
+from odyssey_workers.providers.email_sendgrid import SendgridMailer
+from odyssey_workers.providers.email_smtp import SmtpMailer
+from odyssey_workers.providers.httpapi import provider_client, ssl_context
+from odyssey_workers.providers.netguard import guarded_client
+from odyssey_workers.providers.outcomes import Outcome, Sent
+from odyssey_workers.settings import Settings, get_settings
+
+
+class Mailer(Protocol):
+    name: str
+
+    def send(self, mail: OutgoingEmail) -> Sent: ...
+
+    def send_batch(self, batch: EmailBatch) -> list[Outcome]: ...
+
+
+def outbox_dir(settings: Settings | None = None) -> Path:
+    settings = settings or get_settings()
+    return settings.notifications_outbox_dir or (settings.var_dir / "outbox")
+
+
+def _secret(value: Any, variable: str) -> str:
+    if value is None:
+        raise ConfigurationError(f"{variable} is required for this provider")
+    return str(value.get_secret_value() if hasattr(value, "get_secret_value") else value)
+
+
+def mailer(settings: Settings | None = None) -> Mailer:
+    s = settings or get_settings()
+    timeout, ca = s.notifications_provider_timeout_seconds, s.notifications_ca_file
+    if s.email_provider == "smtp":
+        if not s.smtp_url:
+            raise ConfigurationError("EMAIL_PROVIDER=smtp needs SMTP_URL")
+        return SmtpMailer(s.smtp_url, timeout=timeout, ca_file=ca)
+    if s.email_provider == "mailgun":
+        if not s.mailgun_domain:
+            raise ConfigurationError("EMAIL_PROVIDER=mailgun needs MAILGUN_DOMAIN")
+        return MailgunMailer(
+            s.mailgun_api_base, s.mailgun_domain, _secret(s.mailgun_api_key, "MAILGUN_API_KEY"), timeout, ca
+        )
+    if s.email_provider == "sendgrid":
+        return SendgridMailer(s.sendgrid_api_base, _secret(s.sendgrid_api_key, "SENDGRID_API_KEY"), timeout, ca)
+    return OutboxMailer(outbox_dir(s))
+
+
+def api_client(settings: Settings | None = None, http2: bool = False) -> httpx.Client:
+    s = settings or get_settings()
+    return provider_client(s.notifications_provider_timeout_seconds, s.notifications_ca_file, http2=http2)
+
+
+def user_url_client(settings: Settings | None = None, timeout: float | None = None) -> httpx.Client:
+    """For URLs users gave us (webhooks, Discord, Web Push endpoints)."""
+    s = settings or get_settings()
+    return guarded_client(
+        s.webhook_allowed_hosts,
+        timeout=timeout if timeout is not None else s.webhook_timeout_seconds,
+        verify=ssl_context(s.notifications_ca_file),
+    )
+
+
+def retry_schedule(channel: str, settings: Settings | None = None) -> list[float]:
+    """Seconds before each re-send after a passing failure (webhooks: about a day in all)."""
+    s = settings or get_settings()
+    spec = s.webhook_retry_schedule if channel in ("webhook", "discord") else s.notifications_retry_schedule
+    try:
+        return [float(part) for part in spec.split(",") if part.strip()]
+    except ValueError:
+        variable = "WEBHOOK_RETRY_SCHEDULE" if channel in ("webhook", "discord") else "NOTIFICATIONS_RETRY_SCHEDULE"
+        raise ConfigurationError(f"{variable}: expected comma-separated seconds, as 5,300,1800") from None

@@ -1,0 +1,123 @@
+"""The email every mail provider sends: one shape, built into MIME in one place.
+
+Each message carries an HTML and a plain-text part, a stable ``Message-ID`` made from the
+delivery's idempotency key (so a re-send after a lost worker is recognisably the same mail),
+and one-click unsubscribe headers (RFC 2369 ``List-Unsubscribe`` + RFC 8058
+``List-Unsubscribe-Post``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, parseaddr
+
+from email_validator import EmailNotValidError, validate_email
+from markupsafe import escape
+
+from odyssey_workers.providers.outcomes import InvalidAddress
+
+
+@dataclass(frozen=True)
+class OutgoingEmail:
+    to: str
+    sender: str
+    subject: str
+    text: str
+    html: str
+    key: str  # the delivery's idempotency key
+    unsubscribe_url: str | None = None
+    to_name: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def message_id(self) -> str:
+        digest = hashlib.sha256(self.key.encode()).hexdigest()[:32]
+        domain = parseaddr(self.sender)[1].rpartition("@")[2] or "odyssey.local"
+        return f"<{digest}@{domain}>"
+
+
+def check_email(address: str) -> str:
+    """The normalized address, or InvalidAddress naming what is wrong with it."""
+    try:
+        return validate_email(address, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise InvalidAddress(f"invalid email address {address!r}: {exc}") from None
+
+
+def unsubscribe_headers(url: str | None) -> dict[str, str]:
+    if not url:
+        return {}
+    return {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+
+
+def build_mime(mail: OutgoingEmail) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = mail.sender
+    message["To"] = formataddr((mail.to_name, mail.to)) if mail.to_name else mail.to
+    message["Subject"] = mail.subject
+    message["Message-ID"] = mail.message_id
+    message["Date"] = format_datetime(datetime.now(UTC))
+    for name, value in {**unsubscribe_headers(mail.unsubscribe_url), **mail.headers}.items():
+        message[name] = value
+    message.set_content(mail.text)
+    message.add_alternative(mail.html, subtype="html")
+    return message
+
+
+RECIPIENT_FIELDS = ("name", "unsubscribe_url")
+
+
+@dataclass(frozen=True)
+class Recipient:
+    to: str
+    key: str  # the delivery's idempotency key
+    name: str = ""
+    unsubscribe_url: str = ""
+
+    def values(self, html: bool = False) -> dict[str, str]:
+        raw = {"name": self.name, "unsubscribe_url": self.unsubscribe_url}
+        return {k: str(escape(v)) for k, v in raw.items()} if html else raw
+
+
+def fill(text: str, values: dict[str, str]) -> str:
+    """Replace ``%recipient.<field>%`` placeholders (the templates' per-recipient holes)."""
+    for name in RECIPIENT_FIELDS:
+        text = text.replace(f"%recipient.{name}%", values.get(name, ""))
+    return text
+
+
+def html_placeholders(html: str) -> str:
+    """``%recipient.name%`` → ``%recipient.name_html%`` in the HTML part, so a provider that
+    substitutes raw values can be handed escaped ones there and plain ones in the text."""
+    for name in RECIPIENT_FIELDS:
+        html = html.replace(f"%recipient.{name}%", f"%recipient.{name}_html%")
+    return html
+
+
+@dataclass(frozen=True)
+class EmailBatch:
+    """One rendered email (with per-recipient placeholders) for many recipients."""
+
+    sender: str
+    subject: str
+    text: str
+    html: str
+    recipients: list[Recipient]
+
+    def personalized(self) -> list[OutgoingEmail]:
+        return [
+            OutgoingEmail(
+                to=r.to,
+                sender=self.sender,
+                subject=fill(self.subject, r.values()),
+                text=fill(self.text, r.values()),
+                html=fill(self.html, r.values(html=True)),
+                key=r.key,
+                unsubscribe_url=r.unsubscribe_url or None,
+                to_name=r.name,
+            )
+            for r in self.recipients
+        ]

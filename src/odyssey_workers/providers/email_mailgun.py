@@ -1,0 +1,108 @@
+"""Email through Mailgun's HTTP API, batch sending with recipient variables.
+
+One ``POST /v3/<domain>/messages`` carries up to 1,000 recipients: the rendered message keeps
+its ``%recipient.name%`` holes and Mailgun fills them from ``recipient-variables``, so each
+recipient sees only their own address. ``v:delivery-key`` comes back in event webhooks and ties
+each event to its delivery.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+
+from odyssey_workers.providers.email_common import (
+    EmailBatch,
+    OutgoingEmail,
+    Recipient,
+    check_email,
+    html_placeholders,
+)
+from odyssey_workers.providers.httpapi import provider_client, raise_for_outcome, request
+from odyssey_workers.providers.outcomes import Outcome, Sent
+
+MAX_BATCH = 1000
+
+
+class MailgunMailer:
+    name = "mailgun"
+
+    def __init__(
+        self,
+        api_base: str,
+        domain: str,
+        api_key: str,
+        timeout: float = 10.0,
+        ca_file: Path | str | None = None,
+        client: httpx.Client | None = None,
+    ) -> None:
+        self.url = f"{api_base.rstrip('/')}/v3/{domain}/messages"
+        self.auth = ("api", api_key)
+        self.client = client or provider_client(timeout, ca_file)
+
+    def send(self, mail: OutgoingEmail) -> Sent:
+        batch = EmailBatch(
+            mail.sender,
+            mail.subject,
+            mail.text,
+            mail.html,
+            [Recipient(mail.to, mail.key, mail.to_name, mail.unsubscribe_url or "")],
+        )
+        outcome = self.send_batch(batch)[0]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def send_many(self, mails: Sequence[OutgoingEmail]) -> list[Outcome]:
+        return [self._one(mail) for mail in mails]
+
+    def _one(self, mail: OutgoingEmail) -> Outcome:
+        try:
+            return self.send(mail)
+        except Exception as exc:  # noqa: BLE001 - reported per recipient
+            return exc
+
+    def send_batch(self, batch: EmailBatch) -> list[Outcome]:
+        results: dict[str, Outcome] = {}
+        valid: list[Recipient] = []
+        for recipient in batch.recipients:
+            try:
+                check_email(recipient.to)
+                valid.append(recipient)
+            except Exception as exc:  # noqa: BLE001 - reported per recipient
+                results[recipient.key] = exc
+        for start in range(0, len(valid), MAX_BATCH):
+            chunk = valid[start : start + MAX_BATCH]
+            try:
+                message_id = self._post(batch, chunk)
+                results.update({r.key: Sent(message_id=message_id) for r in chunk})
+            except Exception as exc:  # noqa: BLE001 - the call's failure is every recipient's
+                results.update({r.key: exc for r in chunk})
+        return [results[r.key] for r in batch.recipients]
+
+    def _post(self, batch: EmailBatch, recipients: list[Recipient]) -> str | None:
+        variables = {
+            r.to: {**r.values(), **{f"{k}_html": v for k, v in r.values(html=True).items()}, "key": r.key}
+            for r in recipients
+        }
+        form: list[tuple[str, str]] = [
+            ("from", batch.sender),
+            ("subject", batch.subject),
+            ("text", batch.text),
+            ("html", html_placeholders(batch.html)),
+            ("recipient-variables", json.dumps(variables)),
+            ("v:delivery-key", "%recipient.key%"),
+            ("h:List-Unsubscribe", "<%recipient.unsubscribe_url%>"),
+            ("h:List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+        ]
+        form += [("to", r.to) for r in recipients]
+        response = request(self.client, "POST", self.url, "Mailgun", data=form, auth=self.auth)
+        raise_for_outcome(response, "Mailgun")
+        try:
+            body = response.json()
+        except ValueError:
+            return None
+        return str(body.get("id")) if isinstance(body, dict) and body.get("id") else None
