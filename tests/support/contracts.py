@@ -78,3 +78,18 @@ declare(
     retry=NO_RETRY,
     description="Records how many of its kind run at once (concurrency limit checks).",
 )
+
+
+class DbWritePayload(Payload):
+    email: str
+    hold_seconds: float = Field(default=0.0, ge=0, le=30)
+
+
+declare(
+    "testing.db_write",
+    function="tests.support.jobs.db_write",
+    payload=DbWritePayload,
+    priority=5,
+    retry=RetryPolicy(attempts=3, base_seconds=1, factor=1, jitter=0),
+    description="Inserts one user row (database locking checks).",
+)

@@ -53,3 +53,16 @@ def limited(token: str, seconds: float) -> None:
     time.sleep(seconds)
     connection.decr("test:limited:running")
     connection.incr("test:limited:done")
+
+
+def db_write(email: str, hold_seconds: float = 0.0) -> int:
+    from odyssey_workers.db.models import User
+    from odyssey_workers.db.session import session_scope
+
+    _redis().incr(f"test:attempts:{email}")
+    with session_scope() as session:
+        user = User(email=email)
+        session.add(user)
+        session.flush()
+        time.sleep(hold_seconds)
+        return user.id

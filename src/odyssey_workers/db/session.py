@@ -20,9 +20,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from odyssey_workers.errors import ConfigurationError
 from odyssey_workers.settings import get_settings
 
-SQLITE_BUSY_TIMEOUT_MS = 15_000
-"""How long a SQLite writer waits for another process's write lock, in milliseconds."""
-
 _engines: dict[tuple[int, str], Engine] = {}
 
 
@@ -44,7 +41,7 @@ def normalize_database_url(url: str) -> str:
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA busy_timeout={int(get_settings().database_busy_timeout_ms)}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
@@ -64,7 +61,8 @@ def make_engine(url: str) -> Engine:
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "isolation_level": None})
+        busy_seconds = get_settings().database_busy_timeout_ms / 1000
+        engine = create_engine(url, connect_args={"timeout": busy_seconds, "isolation_level": None})
         event.listen(engine, "connect", _on_sqlite_connect)
         event.listen(engine, "begin", _on_sqlite_begin)
         return engine
