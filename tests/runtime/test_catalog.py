@@ -34,7 +34,7 @@ def test_platform_priorities_map_onto_the_three_queues() -> None:
 
 
 def test_priority_outside_one_to_ten_is_refused_at_declaration() -> None:
-    with pytest.raises(CatalogError, match="priority 11 is outside 1..10"):
+    with pytest.raises(CatalogError, match=r"priority 11 is outside 1\.\.10"):
         declare_ok(Catalog(), priority=11)
 
 
@@ -51,7 +51,7 @@ def test_unknown_queue_is_an_error_at_declaration() -> None:
 
 
 def test_unknown_option_is_an_error_at_declaration() -> None:
-    with pytest.raises(CatalogError, match="unknown option.*retries"):
+    with pytest.raises(CatalogError, match=r"unknown option.*retries"):
         declare_ok(Catalog(), retries=5)
 
 

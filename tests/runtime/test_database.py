@@ -36,7 +36,7 @@ def test_upgrade_brings_sqlite_and_postgresql_to_every_head(database_url: str) -
 
 def test_naive_datetime_is_refused(database_url: str) -> None:
     with pytest.raises(Exception, match="naive datetime refused"), session_scope(database_url) as session:
-        session.add(User(email="b@example.com", created_at=datetime(2026, 1, 1)))  # noqa: DTZ001
+        session.add(User(email="b@example.com", created_at=datetime(2026, 1, 1)))
 
 
 def test_database_behind_on_migrations_stops_the_worker_with_one_line(env: dict[str, str], tmp_path: Path) -> None:

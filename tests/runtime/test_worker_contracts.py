@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import pickle
 import uuid
@@ -131,7 +132,7 @@ def test_passing_failures_are_retried_with_exponential_backoff_until_success(
         stop_worker(worker)
     times = [float(t) for t in redis_conn.lrange("test:attempt_times:flaky", 0, -1)]
     assert len(times) == 3
-    gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     # RQ schedules to the whole second and its scheduler polls once a second, so each wait is
     # its interval give or take about a second.
     assert 0.9 <= gaps[0] < 2.6
