@@ -21,8 +21,21 @@ from odyssey_workers.errors import OdysseyError
 COMMAND_MODULES = [
     "odyssey_workers.cli.worker",
     "odyssey_workers.cli.payments",
+    "odyssey_workers.cli.run",
+    "odyssey_workers.cli.enqueue",
+    "odyssey_workers.cli.status",
+    "odyssey_workers.cli.jobs",
+    "odyssey_workers.cli.requeue",
+    "odyssey_workers.cli.db",
+    "odyssey_workers.cli.doctor",
     "odyssey_workers.cli.schedules",
 ]
+
+
+class OneLineUsageError(click.ClickException):
+    """A wrong command line, said in one line; exit code 2 as click's own usage errors."""
+
+    exit_code = 2
 
 
 class FriendlyGroup(click.Group):
@@ -31,6 +44,10 @@ class FriendlyGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:
+            # click prints usage, a hint and the error on three lines; one line says the same.
+            command = exc.ctx.command_path if exc.ctx else ctx.command_path
+            raise OneLineUsageError(f"{exc.format_message()} (see '{command} --help')") from None
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as exc:
@@ -45,13 +62,13 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(exc, RedisConnectionError | RedisTimeoutError):
         from odyssey_workers.connection import redis_url
 
-        return f"cannot reach Redis at {_safe_url(redis_url())}: {exc}"
+        return f"cannot reach Redis at {safe_url(redis_url())}: {exc}"
     if isinstance(exc, OperationalError):
         return f"database error: {str(exc.orig).strip().splitlines()[0] if exc.orig else exc}"
     return f"{type(exc).__name__}: {exc}"
 
 
-def _safe_url(url: str) -> str:
+def safe_url(url: str) -> str:
     """The URL without any password in it."""
     from urllib.parse import urlsplit, urlunsplit
 

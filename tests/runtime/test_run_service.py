@@ -1,0 +1,152 @@
+"""``odyssey-workers run``: the whole service from one command, with the bundled Redis."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from redis import Redis
+
+from odyssey_workers.queues import enqueue, fetch_job
+from tests.support.servers import RedisServer, free_port, wait_for_port
+from tests.support.workers import VENV_BIN, session_pids, wait_until
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _process_name(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def start_run(env: dict[str, str], log: Path, *extra: str) -> subprocess.Popen[bytes]:
+    """``odyssey-workers run`` in a session of its own, so the test can find every descendant."""
+    with log.open("ab") as output:
+        return subprocess.Popen(
+            [str(VENV_BIN / "odyssey-workers"), "run", "--processes", "2", *extra],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=REPO_ROOT,
+        )
+
+
+@pytest.fixture
+def run_env(env: dict[str, str], var_dir: Path) -> Iterator[dict[str, str]]:
+    """The environment of a ``run`` with the bundled Redis (REDIS_URL unset) and free ports."""
+    values = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "RQ_REDIS_URL")}
+    values.update({key: value for key, value in env.items() if key not in ("REDIS_URL", "RQ_REDIS_URL")})
+    values["DASHBOARD_PORT"] = str(free_port())
+    values["METRICS_PORT"] = str(free_port())
+    values["SCHEDULES_FILE"] = str(REPO_ROOT / "schedules.yaml")
+    yield values
+
+
+def _stop_everything(process: subprocess.Popen[bytes]) -> None:
+    for pid in session_pids(process.pid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    if process.poll() is None:
+        process.wait(timeout=10)
+
+
+@pytest.mark.timeout(180)
+def test_run_starts_bundled_redis_runs_a_job_and_stops_every_child_on_ctrl_c(
+    run_env: dict[str, str], var_dir: Path, tmp_path: Path
+) -> None:
+    log = tmp_path / "run.log"
+    process = start_run(run_env, log)
+    try:
+        socket_path = var_dir / "redis" / "redis.sock"
+        wait_until(socket_path.exists, timeout=30)
+        connection = Redis(unix_socket_path=str(socket_path))
+        wait_until(lambda: connection.scard("rq:workers") >= 2, timeout=60)
+
+        # The bundled server is configured as production wants Redis.
+        assert connection.config_get("appendonly")["appendonly"] == "yes"
+        assert connection.config_get("maxmemory-policy")["maxmemory-policy"] == "noeviction"
+        assert connection.config_get("port")["port"] == "0"  # socket only, nothing on the network
+
+        job = enqueue("testing.mark", token="through-run", _connection=connection)
+        wait_until(lambda: fetch_job(job.id, connection).get_status() == "finished", timeout=60)
+        assert connection.get("test:runs:through-run") == b"1"
+
+        wait_for_port(int(run_env["DASHBOARD_PORT"]), timeout=30)
+        wait_for_port(int(run_env["METRICS_PORT"]), timeout=30)
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{run_env['METRICS_PORT']}/metrics", timeout=10).read()
+        assert b'odyssey_jobs_finished_total{job="testing.mark"} 1.0' in metrics
+
+        children = [pid for pid in session_pids(process.pid) if pid != process.pid]
+        names = {_process_name(pid) for pid in children}
+        assert "redis-server" in names
+        assert len(children) >= 6  # redis, worker pool + 2 workers, scheduler, dashboard, metrics
+        connection.close()
+
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=90) == 0, log.read_text()
+        left = [pid for pid in children if Path(f"/proc/{pid}").exists() and _process_name(pid)]
+        assert session_pids(process.pid) == []
+        assert left == []
+        assert not socket_path.exists()
+        assert any((var_dir / "redis").glob("appendonly*"))  # the data stays for the next start
+    finally:
+        _stop_everything(process)
+
+
+def test_run_refuses_a_busy_dashboard_port_in_one_line_and_starts_nothing(
+    run_env: dict[str, str], var_dir: Path, tmp_path: Path
+) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        run_env["DASHBOARD_PORT"] = str(port)
+        result = subprocess.run(
+            [str(VENV_BIN / "odyssey-workers"), "run"], env=run_env, capture_output=True, text=True, timeout=60
+        )
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"Error: DASHBOARD_PORT: 127.0.0.1:{port} is already in use; choose another port"
+    assert not (var_dir / "redis").exists()
+
+
+@pytest.mark.timeout(180)
+def test_run_waits_for_an_unreachable_redis_and_starts_when_it_answers(
+    run_env: dict[str, str], var_dir: Path, tmp_path: Path
+) -> None:
+    late = RedisServer()
+    run_env["REDIS_URL"] = late.url
+    log = tmp_path / "run.log"
+    process = start_run(run_env, log, "--no-dashboard", "--no-metrics", "--no-scheduler")
+    try:
+        time.sleep(3)
+        assert process.poll() is None, log.read_text()  # still waiting, not crashed
+        late.start()
+        connection = Redis.from_url(late.url)
+        wait_until(lambda: connection.scard("rq:workers") >= 2, timeout=60)
+        job = enqueue("testing.mark", token="late-redis", _connection=connection)
+        wait_until(lambda: fetch_job(job.id, connection).get_status() == "finished", timeout=60)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+        output = log.read_text()
+        # No traceback of the outage (other tracebacks, as a job module failing to import, are
+        # not about Redis); the waiting is told in one line per attempt.
+        assert "redis.exceptions" not in output
+        assert "ConnectionRefusedError" not in output
+        waiting = [line for line in output.splitlines() if "cannot reach Redis" in line]
+        assert 1 <= len(waiting) <= 6  # one line per attempt with backoff, not a storm
+        connection.close()
+    finally:
+        _stop_everything(process)
+        late.stop()
