@@ -10,6 +10,8 @@ Cloudinary public id it could have created (deleting one that was never made is 
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,6 +36,10 @@ CLOUDINARY_RESOURCE_TYPES = {
 """What goes to Cloudinary, and as which resource type (audio is a "video" resource there).
 HLS playlists and segments stay in storage only: their relative links would not survive the
 move, and Cloudinary makes its own streaming profiles from the MP4."""
+
+
+SPOOL_BYTES = 16 * 1024 * 1024
+"""A file to upload is held in memory up to this size, in bytes, and on disk above it."""
 
 
 @dataclass(frozen=True)
@@ -86,9 +92,13 @@ def deliver(
     targets = [(item, cloudinary_target(settings, asset_id, run, item)) for item in staged]
     todo = [(item, target) for item, target in targets if target is not None]
     for index, (item, (public_id, resource_type)) in enumerate(todo, start=1):
-        with storage.open(item.storage_key) as handle:
+        # A spooled copy (memory up to a limit, then a temporary file) gives the HTTP client a
+        # seekable body of known length, which a storage stream (S3's) does not.
+        with storage.open(item.storage_key) as source, tempfile.SpooledTemporaryFile(SPOOL_BYTES) as body:
+            shutil.copyfileobj(source, body, 1024 * 1024)
+            body.seek(0)
             uploaded = client.upload(
-                handle, public_id=public_id, resource_type=resource_type, filename=item.storage_key.rsplit("/")[-1]
+                body, public_id=public_id, resource_type=resource_type, filename=item.storage_key.rsplit("/")[-1]
             )
         delivered[item.name] = Delivered(uploaded.secure_url, uploaded.public_id, uploaded.resource_type)
         report_progress(100 * index / len(todo), stage="delivering", done=index, total=len(todo), unit="files")

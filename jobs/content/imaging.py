@@ -90,15 +90,18 @@ def open_checked(path: Path, fmt: str, caps: ImageCaps) -> Image.Image:
     if fmt == "heic":
         _register_heif()
     label = fmt.upper()
-    with warnings.catch_warnings():
-        # Pillow's own bomb warning is replaced by the caps checked just below.
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        try:
+    # Pillow's own bomb check (a fixed ~179 MP) is lifted for this header read only: the caps
+    # below replace it, with the declared size in the message. Nothing is decoded here.
+    pillow_limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(path, formats=[plugin])
-        except Image.DecompressionBombError as exc:
-            raise PermanentError(f"image refused before decoding: {exc}") from None
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
-            raise PermanentError(f"the {label} file is corrupt or not really {label}: {exc}") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise PermanentError(f"the {label} file is corrupt or not really {label}: {exc}") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = pillow_limit
     width, height = image.size
     if width < 1 or height < 1:
         raise PermanentError(f"the {label} file declares an empty image ({width}x{height})")
@@ -109,7 +112,11 @@ def open_checked(path: Path, fmt: str, caps: ImageCaps) -> Image.Image:
             f"({width * height} pixels); the limits are {caps.max_side} per side and {caps.max_pixels} in all"
         )
     if fmt in ("gif", "webp"):
-        frames = _count_frames(image, label)
+        try:
+            frames = _count_frames(image, label)
+        except PermanentError:
+            image.close()
+            raise
         if frames > caps.max_frames or frames * width * height > caps.max_total_pixels:
             image.close()
             raise PermanentError(

@@ -41,7 +41,10 @@ def _profile(edges: Image.Image, axis: int) -> list[int]:
         line = edges.resize((width, 1), Image.Resampling.BOX)
     else:
         line = edges.resize((1, height), Image.Resampling.BOX)
-    return list(line.tobytes())
+    values = list(line.tobytes())
+    # The edge filter sees the image border as an edge; it says nothing about the content.
+    values[0] = values[-1] = 0
+    return values
 
 
 def best_crop(image: Image.Image, aspect: Fraction) -> tuple[int, int, int, int]:

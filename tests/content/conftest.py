@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -65,6 +66,7 @@ def asset_state(asset_id: int) -> dict[str, Any]:
             "status": asset.status.value,
             "kind": asset.kind.value,
             "mime": asset.mime_type,
+            "source_key": asset.source_key,
             "reason": asset.failure_reason,
             "details": dict(asset.details or {}),
             "renditions": [{c.name: getattr(row, c.name) for c in Rendition.__table__.columns} for row in rows],
@@ -72,15 +74,20 @@ def asset_state(asset_id: int) -> dict[str, Any]:
 
 
 def process_with_worker(env: dict[str, str], asset_id: int, timeout: float = 90) -> dict[str, Any]:
-    """Enqueue ``content.process_upload`` and let a real worker subprocess run the whole chain
-    until the asset is ready or failed; returns ``asset_state``."""
+    """Enqueue ``content.process_upload`` and let a real worker subprocess (burst mode: it
+    quits when the queues are empty) run the whole chain; returns ``asset_state`` plus the
+    ``job_ids`` of process_upload and of every step of the chain."""
     from odyssey_workers.queues import enqueue
-    from tests.support.workers import start_worker, stop_worker, wait_until
+    from tests.support.workers import start_worker, wait_until
 
-    enqueue("content.process_upload", asset_id=asset_id)
-    worker = start_worker(env)
+    job = enqueue("content.process_upload", asset_id=asset_id)
+    worker = start_worker(env, burst=True, log=Path(env["VAR_DIR"]) / "worker.log")
     try:
-        wait_until(lambda: asset_state(asset_id)["status"] in ("ready", "failed"), timeout=timeout, interval=0.2)
+        wait_until(lambda: worker.poll() is not None, timeout=timeout, interval=0.2)
     finally:
-        stop_worker(worker)
-    return asset_state(asset_id)
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(timeout=10)
+    state = asset_state(asset_id)
+    state["job_ids"] = [job.id, *state["details"].get("pipeline", {}).get("jobs", {}).values()]
+    return state

@@ -111,3 +111,18 @@ def jpeg_zip_polyglot() -> bytes:
     with zipfile.ZipFile(archive, "w") as bundle:
         bundle.writestr("payload.html", "<script>steal()</script>")
     return jpeg_bytes(photo(320, 240)) + archive.getvalue()
+
+
+def swapped_red_blue_profile() -> bytes:
+    """A valid RGB ICC profile whose red and blue primaries are swapped: a colour-managed
+    decoder turns (200, 100, 50) into about (50, 100, 200); ignoring the profile does not."""
+    data = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    count = struct.unpack(">I", data[128:132])[0]
+    entries = {}
+    for index in range(count):
+        start = 132 + 12 * index
+        entries[bytes(data[start : start + 4])] = start
+    red, blue = entries[b"rXYZ"], entries[b"bXYZ"]
+    data[red + 4 : red + 12], data[blue + 4 : blue + 12] = data[blue + 4 : blue + 12], data[red + 4 : red + 12]
+    data[84:100] = b"\x00" * 16  # the profile id (an MD5 of the content) no longer matches: clear it
+    return bytes(data)
