@@ -1,0 +1,139 @@
+"""``odyssey-workers db upgrade``/``db current`` and ``doctor``, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from redis import Redis
+
+from odyssey_workers.cli import main
+from tests.conftest import reset_runtime_caches
+from tests.support.servers import PostgresServer, free_port
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(
+    request: pytest.FixtureRequest,
+    env: dict[str, str],
+    var_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    postgres_server: PostgresServer | None,
+) -> str:
+    """A database with no tables yet: a new SQLite file, then a new PostgreSQL database."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{var_dir / 'empty.db'}"
+    else:
+        if postgres_server is None:
+            pytest.skip("PostgreSQL server binaries not installed (make test installs them as root)")
+        url = postgres_server.create_database(f"empty_{os.getpid()}_{abs(hash(request.node.nodeid)) % 10**8}")
+    monkeypatch.setenv("DATABASE_URL", url)
+    reset_runtime_caches()
+    return url
+
+
+def test_db_current_says_an_empty_database_is_behind_and_upgrade_brings_it_up(empty_database_url: str) -> None:
+    behind = CliRunner().invoke(main, ["db", "current"])
+    assert behind.exit_code == 1
+    assert "current:  none (empty database)" in behind.stdout
+    assert behind.stderr.strip() == "Error: the database is not up to date: run 'odyssey-workers db upgrade'"
+
+    upgraded = CliRunner().invoke(main, ["db", "upgrade"])
+    assert upgraded.exit_code == 0, upgraded.output
+    again = CliRunner().invoke(main, ["db", "upgrade"])  # running it twice changes nothing
+    assert again.exit_code == 0
+    assert again.stdout == upgraded.stdout
+
+    current = CliRunner().invoke(main, ["db", "current"])
+    assert current.exit_code == 0, current.output
+    assert current.stdout.strip().endswith("up to date")
+
+
+def doctor(*args: str) -> tuple[int, dict[str, dict[str, str]], str]:
+    result = CliRunner().invoke(main, ["doctor", "--json", *args])
+    checks = {row["part"]: row for row in json.loads(result.stdout)}
+    return result.exit_code, checks, result.stderr
+
+
+def test_doctor_finds_every_part_working_and_leaves_no_probe_behind(
+    env: dict[str, str], redis_conn: Redis, database_url: str, var_dir: Path
+) -> None:
+    code, checks, stderr = doctor()
+    assert code == 0, stderr
+    for part in ("redis", "database", "storage", "ffmpeg", "ffprobe"):
+        assert checks[part]["status"] == "ok", checks[part]
+    assert checks["redis"]["detail"].startswith(env["REDIS_URL"] + ": version ")
+    assert checks["database"]["detail"].endswith("migrations current")
+    # The test Redis keeps no append-only file: a warning, not a failure.
+    assert checks["redis config"]["status"] == "warn"
+    assert "appendonly is off" in checks["redis config"]["detail"]
+    assert checks["email: SendGrid"] == {
+        "part": "email: SendGrid",
+        "status": "default",
+        "detail": "not configured; using: file outbox under var/",
+    }
+    storage = var_dir / "storage"
+    assert storage.is_dir()  # the probe was written there...
+    assert [path for path in storage.rglob("*") if path.is_file()] == []  # ...and removed
+
+
+def test_doctor_fails_naming_redis_when_it_is_unreachable(
+    env: dict[str, str], database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    monkeypatch.setenv("REDIS_URL", url)
+    reset_runtime_caches()
+    code, checks, stderr = doctor()
+    assert code == 1
+    assert checks["redis"]["status"] == "FAIL"
+    assert checks["redis"]["detail"].startswith(f"cannot reach Redis at {url}")
+    assert checks["database"]["status"] == "ok"
+    assert stderr.strip() == "Error: 1 check(s) failed: redis"
+
+
+def test_doctor_fails_when_the_database_is_behind_its_migrations(
+    env: dict[str, str], redis_conn: Redis, empty_database_url: str
+) -> None:
+    code, checks, stderr = doctor()
+    assert code == 1
+    assert stderr.strip() == "Error: 1 check(s) failed: database"
+    assert checks["database"]["status"] == "FAIL"
+    assert checks["database"]["detail"].endswith("run 'odyssey-workers db upgrade'")
+
+
+def test_doctor_fails_when_storage_cannot_be_written(
+    env: dict[str, str], redis_conn: Redis, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the storage folder should be")
+    monkeypatch.setenv("STORAGE_URL", (blocker / "storage").as_uri())
+    reset_runtime_caches()
+    code, checks, _ = doctor()
+    assert code == 1
+    assert checks["storage"]["status"] == "FAIL"
+    assert checks["storage"]["detail"].startswith((blocker / "storage").as_uri())
+
+
+def test_doctor_names_a_half_configured_provider_and_never_shows_its_secret(
+    env: dict[str, str], redis_conn: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAILGUN_API_KEY", "key-very-secret-value")
+    monkeypatch.setenv("SENDGRID_API_KEY", "SG.another-secret")
+    reset_runtime_caches()
+    result = CliRunner().invoke(main, ["doctor"], terminal_width=250)
+    assert result.exit_code == 1
+    assert "very-secret" not in result.output
+    assert "another-secret" not in result.output
+    code, checks, stderr = doctor()
+    assert code == 1
+    assert checks["email: Mailgun"]["status"] == "FAIL"
+    assert checks["email: Mailgun"]["detail"] == "MAILGUN_DOMAIN missing (MAILGUN_API_KEY set)"
+    assert checks["email: SendGrid"] == {
+        "part": "email: SendGrid",
+        "status": "ok",
+        "detail": "configured (SENDGRID_API_KEY)",
+    }
+    assert stderr.strip() == "Error: 1 check(s) failed: email: Mailgun"
