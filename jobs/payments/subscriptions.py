@@ -104,6 +104,8 @@ def start_subscription(
         current_period_start=now,
         current_period_end=first_due,
         next_attempt_at=first_due,
+        created_at=now,
+        updated_at=now,
     )
     session.add(subscription)
     session.flush()

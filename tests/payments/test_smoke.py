@@ -13,16 +13,34 @@ def test_a_subscription_is_charged_split_refunded_and_paid_out(database_url, san
     with session_scope() as session:
         creator = make_creator(session)
         fan = make_user(session)
-        plan = subscriptions.create_plan(session, creator_id=creator.id, name="gold", interval="month",
-                                         price_minor=2000, currency="USD", tax_inclusive=False)
-        sub = subscriptions.start_subscription(session, user_id=fan.id, plan_id=plan.id, payment_token="tok_ok",
-                                               billing_country="FR", now=NOW - timedelta(days=10))
+        plan = subscriptions.create_plan(
+            session,
+            creator_id=creator.id,
+            name="gold",
+            interval="month",
+            price_minor=2000,
+            currency="USD",
+            tax_inclusive=False,
+        )
+        sub = subscriptions.start_subscription(
+            session,
+            user_id=fan.id,
+            plan_id=plan.id,
+            payment_token="tok_ok",
+            billing_country="FR",
+            now=NOW - timedelta(days=10),
+        )
         sub_id, creator_id = sub.id, creator.id
     report = subscriptions.renew_due_subscriptions(NOW - timedelta(days=10), provider=sandbox)
     assert report.succeeded == 1
     with session_scope() as session:
         charge = session.query(Charge).one()
-        assert (charge.gross_amount, charge.tax_amount, charge.commission_amount, charge.creator_amount) == (2400, 400, 400, 1600)
+        assert (charge.gross_amount, charge.tax_amount, charge.commission_amount, charge.creator_amount) == (
+            2400,
+            400,
+            400,
+            1600,
+        )
         assert session.get(Subscription, sub_id).status == "active"
     result = refunds.refund_charge(charge.id, 600, idempotency_key="r1", provider=sandbox)
     assert result.status == "succeeded"
