@@ -32,3 +32,60 @@ def test_image_upload_becomes_ready_with_every_width_and_format(env, redis_conn,
     assert len(details["blurhash"]) == 28
     assert details["dominant_color"].startswith("#")
     assert (details["width"], details["height"]) == (1000, 700)
+
+
+def test_animated_gif_becomes_an_animated_webp_and_a_short_mp4(env, redis_conn, make_asset, tmp_path):
+    import json
+    import subprocess
+
+    from tests.content.image_samples import animated_gif
+
+    asset_id = make_asset(animated_gif(frames=6, width=96, height=64), filename="loop.gif")
+
+    state = process_with_worker(env, asset_id)
+
+    assert state["status"] == "ready", state["reason"]
+    rows = {row["name"]: row for row in state["renditions"]}
+    storage = get_storage()
+    with Image.open(io.BytesIO(storage.read_bytes(rows["animation.webp"]["storage_key"]))) as webp:
+        assert webp.format == "WEBP" and webp.n_frames == 6 and webp.size == (96, 64)
+    mp4 = tmp_path / "animation.mp4"
+    mp4.write_bytes(storage.read_bytes(rows["animation.mp4"]["storage_key"]))
+    probe = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_streams", "-show_format", "-of", "json", str(mp4)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    info = json.loads(probe.stdout)
+    video = info["streams"][0]
+    assert (video["codec_name"], video["pix_fmt"], video["width"]) == ("h264", "yuv420p", 96)
+    assert len(info["streams"]) == 1  # silent
+    assert 0.3 < float(info["format"]["duration"]) < 1.0  # 6 frames of 80 ms
+    assert "image.96.jpeg" in rows  # a still of the first frame for places that cannot animate
+    assert state["details"]["animated"] is True and state["details"]["frames"] == 6
+
+
+def test_chain_steps_carry_scaled_timeouts_and_the_failure_callback(env, redis_conn, make_asset):
+    from odyssey_workers.contracts.content import PIPELINE_FAILURE_CALLBACK
+    from odyssey_workers.queues import fetch_job
+
+    asset_id = make_asset(jpeg_bytes(photo(64, 48)))
+    state = process_with_worker(env, asset_id)
+
+    assert state["status"] == "ready"
+    step_jobs = [fetch_job(job_id, redis_conn) for job_id in state["job_ids"][1:]]
+    assert [job.meta["job_name"] for job in step_jobs] == ["content.optimize_image", "content.finalize_asset"]
+    for job in step_jobs:
+        assert job._failure_callback_name == PIPELINE_FAILURE_CALLBACK
+        assert job.timeout is not None and 30 <= job.timeout <= 120
+
+
+def test_timeouts_grow_with_the_upload_and_stop_at_the_cap(env):
+    from jobs.content.pipeline import scaled_timeout
+    from odyssey_workers.settings import get_settings
+
+    settings = get_settings()
+    short, long = scaled_timeout("video", 5_000_000, settings), scaled_timeout("video", 400_000_000, settings)
+    assert short < long
+    assert scaled_timeout("video", 10**12, settings) == settings.job_timeout_cap_seconds
