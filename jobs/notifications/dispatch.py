@@ -82,12 +82,13 @@ def _rate_limited(name: str, count: int, send: Callable[[], list[Outcome]]) -> l
     return send()
 
 
-def _email(items: Sequence[Claimed], out: dict[int, Outcome], fx: Effects) -> None:
+def _email(items: Sequence[Claimed], out: dict[int, Outcome], fx: Effects, stack: ExitStack) -> None:
     settings = get_settings()
     with session_scope() as session:
         addresses = sorted({d.target.lower() for d in items})
         suppressed = set(session.scalars(select(EmailSuppression.email).where(EmailSuppression.email.in_(addresses))))
     mailer = channels.mailer(settings)
+    _closes(stack, mailer)
     by_message: dict[int, list[Claimed]] = defaultdict(list)
     for d in items:
         fx.provider[d.id] = mailer.name
@@ -105,7 +106,7 @@ def _email(items: Sequence[Claimed], out: dict[int, Outcome], fx: Effects) -> No
         out.update({d.id: result for d, result in zip(group, results, strict=True)})
 
 
-def _sms(items: Sequence[Claimed], out: dict[int, Outcome], fx: Effects) -> None:
+def _sms(items: Sequence[Claimed], out: dict[int, Outcome], fx: Effects, stack: ExitStack) -> None:
     s = get_settings()
     if s.sms_provider == "twilio":
         if not (s.twilio_account_sid and s.twilio_auth_token and s.twilio_from_number):
@@ -122,9 +123,17 @@ def _sms(items: Sequence[Claimed], out: dict[int, Outcome], fx: Effects) -> None
         )
     else:
         sender = SmsOutbox(channels.outbox_dir(s))
+    _closes(stack, sender)
     for d in items:
         fx.provider[d.id] = sender.name
         out[d.id] = _one(sender.name, functools.partial(sender.send, d.target, d.parts["text"], d.key))
+
+
+def _closes(stack: ExitStack, provider: Any) -> None:
+    """Close the provider's HTTP client when the job is done with it."""
+    close = getattr(provider, "close", None)
+    if callable(close):
+        stack.callback(close)
 
 
 def _one(name: str, call: Callable[[], Any]) -> Outcome:
@@ -204,9 +213,9 @@ def dispatch(claimed: Sequence[Claimed]) -> tuple[dict[int, Outcome], Effects]:
         for channel, items in by_channel.items():
             try:
                 if channel == "email":
-                    _email(items, out, fx)
+                    _email(items, out, fx, stack)
                 elif channel == "sms":
-                    _sms(items, out, fx)
+                    _sms(items, out, fx, stack)
                 elif channel == "push":
                     _push(items, out, fx, stack)
                 else:

@@ -56,7 +56,7 @@ def enqueue_sends(groups: Iterable[tuple[int, datetime | None, Sequence[int]]]) 
     for priority, not_before, ids in groups:
         name = send_job_for(priority)
         for chunk in batches(list(ids)):
-            if not_before is not None and not_before > now + EARLY_TOLERANCE:
+            if not_before is not None and not_before > now:
                 enqueue_at(name, not_before, {"delivery_ids": chunk})
                 scheduled += 1
             else:

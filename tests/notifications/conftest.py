@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -93,8 +94,11 @@ def drain(timeout: float = 30.0) -> None:
     while True:
         scheduler.enqueue_scheduled_jobs()
         worker = SimpleWorker(queues, connection=connection, serializer=JSONSerializer, job_class=CatalogJob)
+        worker.log.setLevel(logging.WARNING)
         worker.work(burst=True, with_scheduler=False)
-        scheduled = sum(q.scheduled_job_registry.count for q in queues)
+        # Jobs scheduled further out than a few seconds (quiet hours) are not waited for.
+        horizon = int(time.time()) + 5
+        scheduled = sum(len(q.scheduled_job_registry.get_jobs_to_schedule(horizon)) for q in queues)
         waiting = sum(len(q) for q in queues) + len(connection.keys("rq:rate_limit*"))
         if not scheduled and not sum(len(q) for q in queues):
             return

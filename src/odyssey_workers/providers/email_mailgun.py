@@ -43,6 +43,9 @@ class MailgunMailer:
         self.auth = ("api", api_key)
         self.client = client or provider_client(timeout, ca_file)
 
+    def close(self) -> None:
+        self.client.close()
+
     def send(self, mail: OutgoingEmail) -> Sent:
         batch = EmailBatch(
             mail.sender,
@@ -88,17 +91,17 @@ class MailgunMailer:
             r.to: {**r.values(), **{f"{k}_html": v for k, v in r.values(html=True).items()}, "key": r.key}
             for r in recipients
         }
-        form: list[tuple[str, str]] = [
-            ("from", batch.sender),
-            ("subject", batch.subject),
-            ("text", batch.text),
-            ("html", html_placeholders(batch.html)),
-            ("recipient-variables", json.dumps(variables)),
-            ("v:delivery-key", "%recipient.key%"),
-            ("h:List-Unsubscribe", "<%recipient.unsubscribe_url%>"),
-            ("h:List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
-        ]
-        form += [("to", r.to) for r in recipients]
+        form: dict[str, str | list[str]] = {
+            "from": batch.sender,
+            "to": [r.to for r in recipients],  # each sees only their own address (recipient-variables)
+            "subject": batch.subject,
+            "text": batch.text,
+            "html": html_placeholders(batch.html),
+            "recipient-variables": json.dumps(variables),
+            "v:delivery-key": "%recipient.key%",
+            "h:List-Unsubscribe": "<%recipient.unsubscribe_url%>",
+            "h:List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
         response = request(self.client, "POST", self.url, "Mailgun", data=form, auth=self.auth)
         raise_for_outcome(response, "Mailgun")
         try:

@@ -40,6 +40,9 @@ class SendgridMailer:
         self.headers = {"Authorization": f"Bearer {api_key}"}
         self.client = client or provider_client(timeout, ca_file)
 
+    def close(self) -> None:
+        self.client.close()
+
     def send(self, mail: OutgoingEmail) -> Sent:
         recipient = Recipient(mail.to, mail.key, mail.to_name, mail.unsubscribe_url or "")
         outcome = self.send_batch(EmailBatch(mail.sender, mail.subject, mail.text, mail.html, [recipient]))[0]

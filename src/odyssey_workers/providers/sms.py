@@ -55,6 +55,9 @@ class TwilioSms:
         self.from_number = check_e164(from_number)
         self.client = client or provider_client(timeout, ca_file)
 
+    def close(self) -> None:
+        self.client.close()
+
     def send(self, to: str, body: str, key: str) -> Sent:
         form = {"To": check_e164(to), "From": self.from_number, "Body": body[:MAX_BODY_CHARS]}
         response = request(self.client, "POST", self.url, "Twilio", data=form, auth=self.auth)
