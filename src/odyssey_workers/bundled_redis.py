@@ -18,7 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from redis import Redis
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from redis.retry import Retry
 
 from odyssey_workers.connection import bundled_redis_socket
 from odyssey_workers.errors import ConfigurationError, OdysseyError
@@ -60,7 +62,12 @@ def redis_server_binary() -> Path:
 
 
 def _ping(socket_path: Path) -> bool:
-    client = Redis(unix_socket_path=str(socket_path), socket_connect_timeout=1, socket_timeout=1)
+    """One quick PING (no retries: redis-py would otherwise back off for seconds)."""
+    if not socket_path.exists():
+        return False
+    client = Redis(
+        unix_socket_path=str(socket_path), socket_connect_timeout=1, socket_timeout=1, retry=Retry(NoBackoff(), 0)
+    )
     try:
         return bool(client.ping())
     except (RedisError, OSError):

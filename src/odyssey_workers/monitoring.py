@@ -27,7 +27,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, ThreadingWSGIServer
 from prometheus_client.registry import Collector
 from redis import Redis
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from redis.retry import Retry
 from rq.exceptions import AbandonedJobError, DeserializationError
 from rq.job import Job
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
@@ -268,7 +270,8 @@ def health_connection(settings: Settings) -> Redis:
     """A Redis client that gives up quickly, so /health answers 503 in seconds, not minutes."""
     from odyssey_workers.connection import redis_url
 
-    return Redis.from_url(redis_url(settings), socket_connect_timeout=2, socket_timeout=2)
+    # No retries: redis-py would otherwise back off and try again for seconds before answering.
+    return Redis.from_url(redis_url(settings), socket_connect_timeout=2, socket_timeout=2, retry=Retry(NoBackoff(), 0))
 
 
 class MetricsServer:

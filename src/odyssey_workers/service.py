@@ -193,7 +193,8 @@ class Supervisor:
             )
         ]
         if self.plan.scheduler:
-            children.append(Child("scheduler", [*command, "scheduler"], "schedules.yaml", env=env))
+            schedules = str(getattr(self.settings, "schedules_file", "schedules.yaml"))
+            children.append(Child("scheduler", [*command, "scheduler"], schedules, env=env))
         if self.plan.dashboard:
             host, port = self.settings.dashboard_host, self.settings.dashboard_port
             children.append(Child("dashboard", [*command, "dashboard"], f"http://{host}:{port}/", env=env))

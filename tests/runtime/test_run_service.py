@@ -150,3 +150,26 @@ def test_run_waits_for_an_unreachable_redis_and_starts_when_it_answers(
     finally:
         _stop_everything(process)
         late.stop()
+
+
+@pytest.mark.timeout(180)
+def test_run_stops_everything_with_exit_1_when_the_scheduler_keeps_failing(
+    run_env: dict[str, str], var_dir: Path, tmp_path: Path
+) -> None:
+    broken = tmp_path / "schedules.yaml"
+    broken.write_text(
+        "schedules:\n  - name: bad.entry\n    cron: '99 * * * *'\n    job: system.ping\n    args: {}\n"
+        "    description: a minute that does not exist\n"
+    )
+    run_env["SCHEDULES_FILE"] = str(broken)
+    log = tmp_path / "run.log"
+    process = start_run(run_env, log, "--no-dashboard", "--no-metrics")
+    try:
+        assert process.wait(timeout=120) == 1
+        output = log.read_text()
+        assert "cron '99 * * * *' is not a valid cron expression" in output
+        assert "scheduler keeps exiting (code 1); stopping the service" in output
+        assert session_pids(process.pid) == []  # workers and the bundled Redis are gone too
+        assert not (var_dir / "redis" / "redis.sock").exists()
+    finally:
+        _stop_everything(process)

@@ -35,12 +35,14 @@ class Check:
 
 def check_redis(settings: Settings) -> list[Check]:
     from redis import Redis
+    from redis.backoff import NoBackoff
     from redis.exceptions import RedisError
+    from redis.retry import Retry
 
     from odyssey_workers.connection import redis_url
 
     url = redis_url(settings)
-    client = Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3)
+    client = Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3, retry=Retry(NoBackoff(), 0))
     try:
         client.ping()
         version = str(client.info("server").get("redis_version", "?"))
