@@ -105,6 +105,29 @@ def enqueue(
     return enqueue_request(request, _connection)
 
 
+def _write_pipelined(connection: Redis, pending: list[tuple[Queue, Job, bool]]) -> None:
+    """Write jobs without dependencies in one MULTI/EXEC round trip, then empty ``pending``.
+
+    The same writes as ``Queue.enqueue_job`` minus its per-job ``SADD`` of the queue to RQ's
+    queue set (once per queue here): with one round trip for all, building and packing the
+    commands is the whole cost, so every command saved shows.
+    """
+    if not pending:
+        return
+    with connection.pipeline() as pipe:
+        for queue in {queue.key: queue for queue, _job, _front in pending}.values():
+            pipe.sadd(queue.redis_queues_keys, queue.key)
+        for queue, job, at_front in pending:
+            if job.has_rate_limit:
+                # RQ's public enqueue_job refuses a pipeline for these; this queues the same
+                # writes and the slot promotion script on ours.
+                queue._enqueue_rate_limited_job(job, pipeline=pipe, at_front=at_front)
+            else:
+                queue._enqueue_job(job, pipeline=pipe, at_front=at_front)
+        pipe.execute()
+    pending.clear()
+
+
 def enqueue_many(
     requests: Iterable[JobRequest | tuple[str, Mapping[str, Any]]],
     connection: Redis | None = None,
@@ -113,6 +136,8 @@ def enqueue_many(
     """Enqueue many jobs in pipelines of ``chunk_size``: one round trip per chunk, not per job.
 
     Every payload is validated before the first write, so a bad one leaves Redis untouched.
+    A job with ``depends_on`` is written on its own (RQ's dependency check needs its own
+    transaction), after the jobs before it.
     """
     connection = connection or get_redis()
     catalog = get_catalog()
@@ -124,17 +149,19 @@ def enqueue_many(
         built.append((queue, _build_job(queue, spec, request), request.at_front))
 
     jobs: list[Job] = []
-    for start in range(0, len(built), chunk_size):
-        with connection.pipeline() as pipe:
-            for queue, job, at_front in built[start : start + chunk_size]:
-                if job.has_rate_limit:
-                    # RQ's public enqueue_job refuses a pipeline for these; this queues the same
-                    # writes and the slot promotion script on ours.
-                    queue._enqueue_rate_limited_job(job, pipeline=pipe, at_front=at_front)
-                else:
-                    queue.enqueue_job(job, pipeline=pipe, at_front=at_front)
-                jobs.append(job)
-            pipe.execute()
+    pending: list[tuple[Queue, Job, bool]] = []
+    for queue, job, at_front in built:
+        if job._dependency_ids:
+            # RQ checks dependencies with WATCH/MULTI of its own, which cannot run inside our
+            # pipeline; and a dependency may be earlier in this batch, so write that part first.
+            _write_pipelined(connection, pending)
+            queue.enqueue_job(job, at_front=at_front)
+        else:
+            pending.append((queue, job, at_front))
+            if len(pending) >= chunk_size:
+                _write_pipelined(connection, pending)
+        jobs.append(job)
+    _write_pipelined(connection, pending)
     return jobs
 
 

@@ -4,8 +4,9 @@ Use it through ``odyssey-workers worker`` or the plain ``rq worker`` with
 ``RQ_WORKER_CLASS=odyssey_workers.worker.OdysseyWorker`` (and ``RQ_JOB_CLASS``, see README).
 
 * JSON and the catalog job class on every queue, whatever the command line said.
-* Job modules from the catalog are imported once in the parent, before any fork, so each job
-  still runs isolated in its own forked process but does not pay for ``import PIL`` again.
+* Job modules from the catalog are imported once in the parent, before any fork (by default
+  the first time a job of the module comes up, see ``ODYSSEY_PRELOAD``), so each job still runs
+  isolated in its own forked process but does not pay for ``import PIL`` again.
 * Abandoned jobs (a worker killed with ``kill -9``) are found within seconds, not RQ's ten
   minutes: a shorter heartbeat grace and a maintenance pass every few seconds.
 * The RQ scheduler runs inside the worker by default, so delayed retries fire.
@@ -28,6 +29,7 @@ from rq.serializers import JSONSerializer
 
 from odyssey_workers import defaults, monitoring
 from odyssey_workers.catalog import get_catalog
+from odyssey_workers.errors import ConfigurationError
 from odyssey_workers.jobclass import CatalogJob
 from odyssey_workers.settings import get_settings
 
@@ -39,21 +41,45 @@ RECONNECT_MAX_SECONDS = 10.0
 
 _preloaded: set[str] = set()
 
+PRELOAD_MODES = {"lazy": "lazy", "": "lazy", "all": "all", "1": "all", "none": "none", "0": "none"}
+"""``ODYSSEY_PRELOAD``: when the worker process imports job modules (always before forking).
+
+* ``lazy`` (default): a job's module the first time a job of it is taken, so a worker only
+  grows by the modules of the jobs it runs. Every fork copies the worker's page tables, so a
+  lean worker forks faster: a worker that only sends notifications never carries Pillow.
+* ``all`` (or ``1``): every catalog module at start-up (a pool parent shares them with its
+  workers; start-up takes longer and every fork pays for everything).
+* ``none`` (or ``0``): nothing; each work horse imports its module, as stock ``rq worker`` does.
+"""
+
+
+def preload_mode() -> str:
+    value = os.environ.get("ODYSSEY_PRELOAD", "lazy").strip().lower()
+    if value not in PRELOAD_MODES:
+        raise ConfigurationError("ODYSSEY_PRELOAD: expected lazy, all or none (1 and 0 also work)")
+    return PRELOAD_MODES[value]
+
+
+def _import_once(module: str) -> bool:
+    """Import ``module`` unless this process already tried; False if the import failed (logged)."""
+    if module in _preloaded:
+        return True
+    _preloaded.add(module)
+    try:
+        importlib.import_module(module)
+    except Exception:  # a broken module must not stop the other jobs from running
+        logger.exception("could not preload job module %s; its jobs will fail when run", module)
+        return False
+    return True
+
 
 def preload_job_modules() -> list[str]:
     """Import every catalog job's module now; returns those that failed to import (logged).
 
     Each module is tried once per process, so a pool parent and its workers do not repeat it.
     """
-    failed = []
-    for module in sorted({spec.function.rsplit(".", 1)[0] for spec in get_catalog()} - _preloaded):
-        _preloaded.add(module)
-        try:
-            importlib.import_module(module)
-        except Exception:  # a broken module must not stop the other jobs from running
-            logger.exception("could not preload job module %s; its jobs will fail when run", module)
-            failed.append(module)
-    return failed
+    modules = sorted({spec.function.rsplit(".", 1)[0] for spec in get_catalog()} - _preloaded)
+    return [module for module in modules if not _import_once(module)]
 
 
 def _queue_names(queues: Iterable[Any]) -> list[str]:
@@ -77,8 +103,30 @@ class OdysseyWorker(Worker):
         kwargs.setdefault("job_monitoring_interval", defaults.JOB_MONITORING_INTERVAL_SECONDS)
         super().__init__(json_queues, *args, **kwargs)
         self.push_exc_handler(monitoring.count_abandoned_job)  # type: ignore[no-untyped-call]
-        if os.environ.get("ODYSSEY_PRELOAD", "1") != "0":
+        self.preload = preload_mode()
+        if self.preload != "none":
+            get_catalog()  # the contracts, once here, rather than in every work horse
+        if self.preload == "all":
             preload_job_modules()
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        if self.preload == "lazy":
+            self._load_module_of(job)
+        super().execute_job(job, queue)
+
+    def _load_module_of(self, job: Job) -> None:
+        """Import a catalog job's module here, before the fork, the first time it comes up.
+
+        Only catalog functions are looked at: anything else is left for the horse to refuse,
+        unimported. Nothing here may stop the worker; the horse reports any problem on the job.
+        """
+        try:
+            spec = get_catalog().by_function(job.func_name or "")
+        except Exception:  # an unreadable job: the horse fails it with the reason
+            logger.debug("job %s: cannot read its function before the fork", job.id, exc_info=True)
+            return
+        if spec is not None:
+            _import_once(spec.function.rsplit(".", 1)[0])
 
     # --- metric hooks (counts go to Redis: see odyssey_workers.monitoring for why) ----------
     def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False) -> None:
