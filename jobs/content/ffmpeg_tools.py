@@ -215,6 +215,8 @@ def run_ffmpeg(
             if process.poll() is None:  # the job itself timed out or was interrupted
                 process.kill()
                 process.wait()
+            if process.stdout is not None:
+                process.stdout.close()
         stderr_file.seek(0)
         stderr = stderr_file.read()
     elapsed = time.monotonic() - started

@@ -82,3 +82,28 @@ def probe(data: bytes, suffix: str) -> dict:
         check=True,
     )
     return json.loads(done.stdout)
+
+
+def start_run(asset_id: int, run: str = "testrun") -> str:
+    """Mark an asset as being processed by pipeline run ``run``, so a step can be called directly."""
+    from odyssey_workers.db.models.core import AssetStatus, ContentAsset
+    from odyssey_workers.db.session import session_scope
+
+    with session_scope() as session:
+        asset = session.get(ContentAsset, asset_id)
+        assert asset is not None
+        asset.status = AssetStatus.PROCESSING
+        asset.details = {**(asset.details or {}), "pipeline": {"run": run}}
+    return run
+
+
+def settings_env(monkeypatch, env: dict[str, str] | None = None, **values: object) -> None:
+    """Set CONTENT_* settings for this test (and its worker subprocesses, when ``env`` is given)."""
+    from odyssey_workers.settings import get_settings
+
+    for name, value in values.items():
+        text = value if isinstance(value, str) else json.dumps(value)
+        monkeypatch.setenv(name.upper(), text)
+        if env is not None:
+            env[name.upper()] = text
+    get_settings.cache_clear()
