@@ -106,6 +106,7 @@ class Settings(BaseSettings):
     payout_chunk_size: Annotated[int, Field(ge=1, le=10_000)] = 200  # creators per payout job
     dunning_schedule_days: list[Annotated[int, Field(ge=1, le=60)]] = [1, 3, 5]  # retries after a failed charge
     renewal_batch_size: Annotated[int, Field(ge=1, le=10_000)] = 500  # subscriptions per database round
+    payment_notifications: bool = True  # enqueue notifications.notify for payment/payout outcomes
 
     @field_validator("redis_url")
     @classmethod

@@ -20,6 +20,9 @@ MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 MONEY_RETRY = RetryPolicy(attempts=8, base_seconds=1, factor=3, cap_seconds=600)
 """Money jobs retry long: a kill -9 or a provider outage must not leave a payout half done."""
 
+PAYOUT_CHUNK_RETRY = RetryPolicy(attempts=12, base_seconds=1, factor=2, cap_seconds=30)
+"""A payout chunk is cheap to resume (each creator is keyed), so it retries often and soon."""
+
 
 class AsOfPayload(Payload):
     as_of: str | None = Field(default=None, description="ISO timestamp with zone; default now")
@@ -116,7 +119,7 @@ declare(
     payload=PayCreatorsPayload,
     priority=5,
     timeout=1800,
-    retry=MONEY_RETRY,
+    retry=PAYOUT_CHUNK_RETRY,
     description="Pays one chunk of creators for a week: one transfer per (creator, week), ever.",
 )
 declare(
