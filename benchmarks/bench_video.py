@@ -100,6 +100,34 @@ def measure(fn) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     return wall, cpu[0]
 
 
+def live_latency(work: Path, segments: int) -> tuple[float, float]:
+    """Worst time from a live segment landing to the live playlist listing it, counting a full
+    poll interval of waiting (the worst case), against the segment's own duration."""
+    from jobs.content.live import _publish, _repackage
+    from odyssey_workers.settings import get_settings
+    from odyssey_workers.storage.local import LocalStorage
+
+    folder = work / "live-in"
+    folder.mkdir()
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", f"testsrc2=s=1280x720:r=30:d={segments}",
+         "-f", "lavfi", "-i", f"sine=d={segments}", "-c:v", "libx264", "-preset", "ultrafast", "-g", "30",
+         "-c:a", "aac", "-f", "segment", "-segment_time", "1", "-segment_format", "mpegts",
+         str(folder / "seg_%05d.ts")],
+        check=True,
+    )  # fmt: skip
+    storage = LocalStorage(work / "live-storage")
+    rows = []
+    worst = 0.0
+    for index, path in enumerate(sorted(folder.glob("seg_*.ts"))):
+        storage.put_file(f"live/1/incoming/{path.name}", path)
+        started = time.perf_counter()
+        rows.append(_repackage(storage, 1, f"live/1/incoming/{path.name}", index, "live/1/", work))
+        _publish(storage, 1, "live/1/", rows, ended=False)
+        worst = max(worst, time.perf_counter() - started)
+    return worst + get_settings().content_live_poll_seconds, min(r.duration_seconds for r in rows)
+
+
 def run(quick: bool) -> list[Row]:
     seconds = 4 if quick else 10
     repeats = 1 if quick else 2
@@ -145,6 +173,12 @@ def run(quick: bool) -> list[Row]:
                     ours_ssim / base_ssim, "within 0.005", abs(ours_ssim - base_ssim) <= 0.005,
                     f"difference {ours_ssim - base_ssim:+.4f}")
             )  # fmt: skip
+        latency, segment_seconds = live_latency(work, 4 if quick else 8)
+        rows.append(
+            Row("video", "live segment -> playlist latency", "one segment's duration", segment_seconds, latency, "s",
+                segment_seconds / latency, "< 1 segment", latency < segment_seconds,
+                "720p30 1 s segments; worst segment, including one full poll interval")
+        )  # fmt: skip
         return rows
 
 
