@@ -18,7 +18,7 @@ from odyssey_workers.connection import get_redis, redis_url
 from odyssey_workers.db.migrate import ensure_up_to_date
 from odyssey_workers.jobclass import CatalogJob
 from odyssey_workers.settings import get_settings
-from odyssey_workers.worker import OdysseyWorker, preload_job_modules
+from odyssey_workers.worker import OdysseyWorker, preload_job_modules, preload_mode
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +48,9 @@ def run_workers(queues: list[str], processes: int, burst: bool, check_database: 
     wait_for_redis(connection)
     if check_database:
         ensure_up_to_date()
-    # Import job modules once here, so every worker process and work horse inherits them.
-    preload_job_modules()
+    if preload_mode() == "all":
+        # Import every job module once here, so every pool worker and work horse inherits them.
+        preload_job_modules()
     if processes == 1:
         worker = OdysseyWorker(queues, connection=connection)
         worker.work(burst=burst, with_scheduler=True)
