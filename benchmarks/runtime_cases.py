@@ -84,9 +84,10 @@ def noop_throughput(connection: Redis, quick: bool) -> list[Row]:
     return rows
 
 
-def _horse_pids(connection: Redis, job_ids: list[str]) -> list[int]:
+def _horse_pids(connection: Redis, job_ids: list[str]) -> list[tuple[int, int]]:
+    """(horse pid, pid that imported the job's module) of each finished job."""
     jobs = CatalogJob.fetch_many(job_ids, connection=connection)
-    return [int(job.return_value()["pid"]) for job in jobs if job is not None]
+    return [(int(job.return_value()["pid"]), int(job.return_value()["imported_in"])) for job in jobs if job]
 
 
 def media_preload(connection: Redis, quick: bool) -> list[Row]:
@@ -103,8 +104,14 @@ def media_preload(connection: Redis, quick: bool) -> list[Row]:
             run = burst_worker(side, ["default"], env={"ODYSSEY_PRELOAD": "none" if side == "stock" else "lazy"})
             assert_all_finished(connection, json_queue("default", connection), count)
             pids = _horse_pids(connection, [job.id for job in jobs])
-            # Each job ran in a forked horse, never in the worker process itself.
-            isolated = isolated and len(pids) == count and run.pid not in pids
+            # Each job ran in a forked horse, never in the worker process itself; ours imported
+            # the media module in the worker (before forking), stock in every horse.
+            isolated = isolated and len(pids) == count and all(horse != run.pid for horse, _ in pids)
+            importer_ok = all(
+                (imported == run.pid) if side == "ours" else (imported == horse) for horse, imported in pids
+            )
+            if not importer_ok:
+                raise RuntimeError(f"media benchmark: {side} did not import the job module where expected")
             throughput = count / run.work
             if side not in best or throughput > best[side][0]:
                 best[side] = (throughput, run)
@@ -123,7 +130,8 @@ def media_preload(connection: Redis, quick: bool) -> list[Row]:
             met=ratio >= 2.5 and isolated,
             note=(
                 f"per job: stock {1000 / stock[0]:.1f} ms, ours {1000 / ours[0]:.1f} ms; "
-                f"every job ran in a horse whose pid differs from the worker's: {'yes' if isolated else 'NO'}; "
+                f"every job ran in a horse whose pid differs from the worker's: {'yes' if isolated else 'NO'} "
+                f"(module imported by the worker for ours, by each horse for stock: checked); "
                 f"worker start-up (not in the rate): stock {stock[1].construct:.2f} s, "
                 f"ours {ours[1].construct:.2f} s; ours imports the job's module in the worker on the first job, "
                 f"then forks; best of {rounds} round(s)"

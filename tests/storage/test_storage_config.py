@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -92,3 +93,21 @@ def test_a_missing_bucket_is_a_configuration_error_and_nothing_is_stored(
         with pytest.raises(ConfigurationError, match=r"^STORAGE_URL: bucket 'no-such-bucket-here' does not exist$"):
             attempt()
     assert get_settings().storage_url == "s3://no-such-bucket-here"
+
+
+def test_a_forked_work_horse_gets_its_own_storage_client(env: dict[str, str]) -> None:
+    parent = get_storage()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the horse: never reuse the parent's instance (an S3 client's sockets)
+        os.close(read_end)
+        child = get_storage()
+        os.write(write_end, b"own" if child is not parent and child is get_storage() else b"shared")
+        os._exit(0)
+    os.close(write_end)
+    answer = os.read(read_end, 10)
+    os.close(read_end)
+    os.waitpid(pid, 0)
+
+    assert answer == b"own"
+    assert get_storage() is parent

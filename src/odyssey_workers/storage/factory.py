@@ -9,6 +9,7 @@ Accepted forms (anything else is a one-line ConfigurationError naming ``STORAGE_
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -63,13 +64,17 @@ def storage_from_url(url: str, settings: Settings | None = None) -> Storage:
     raise ConfigurationError(f"STORAGE_URL: unsupported {scheme}; {EXPECTED}")
 
 
-_cache: dict[str, Storage] = {}
+_cache: dict[tuple[int, str], Storage] = {}
 
 
 def get_storage(settings: Settings | None = None) -> Storage:
-    """The configured storage, one instance per URL (tests clear ``_cache`` with the settings)."""
+    """The configured storage, one instance per URL and process (tests clear ``_cache``).
+
+    Per process because a work horse is forked from its worker: an S3 client's pooled HTTP
+    connections must never be shared by two processes.
+    """
     settings = settings or get_settings()
-    url = settings.resolved_storage_url
-    if url not in _cache:
-        _cache[url] = storage_from_url(url, settings)
-    return _cache[url]
+    key = (os.getpid(), settings.resolved_storage_url)
+    if key not in _cache:
+        _cache[key] = storage_from_url(key[1], settings)
+    return _cache[key]
