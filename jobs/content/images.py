@@ -35,6 +35,7 @@ from jobs.content.imaging import (
     check_size,
     decode,
     encode,
+    load_base,
     open_checked,
     oriented_size,
     resize_chain,
@@ -95,13 +96,23 @@ def load_logo(storage: Storage, spec: WatermarkSpec | None, folder: Path, settin
         return to_srgb(decode(image, LOGO_MAX_SIDE))
 
 
+INLINE_FORMATS = frozenset({"jpeg"})
+"""Formats encoded on the calling thread: Pillow's JPEG encoder holds the GIL, so a thread
+would gain nothing. WebP and AVIF encoding (and resizing) release it and go to the pool."""
+
+
 class VariantWriter:
-    """Encodes (width, format) pairs on a thread pool and stores each as it is done."""
+    """Encodes each variant in every format and stores it.
+
+    As soon as a variant exists its WebP/AVIF encodes go to the pool as one task (one after
+    the other on that object: Pillow keeps encoder options on the image, so two threads never
+    save one object at once) and its JPEG is encoded inline on a short-lived copy. The caller
+    resizes the next width meanwhile, so two cores share resizing, JPEG and WebP/AVIF work."""
 
     def __init__(self, storage: Storage, prefix: str, settings: Settings, total: int, threads: int) -> None:
         self.storage, self.prefix, self.settings, self.total = storage, prefix, settings, total
         self.pool = ThreadPoolExecutor(threads) if threads > 1 else None
-        self.pending: list[Future[StagedRendition]] = []
+        self.pending: list[Future[list[StagedRendition]]] = []
         self.done: list[StagedRendition] = []
         self.written: list[str] = []
         self.started = time.monotonic()
@@ -122,17 +133,26 @@ class VariantWriter:
             content_type=CONTENT_TYPES[fmt],
         )
 
-    def submit(self, image: Image.Image, name: str) -> None:
-        for fmt in self.settings.content_image_formats:
-            # Each encode gets its own copy: Pillow keeps encoder options on the image object.
-            source = image.copy() if self.pool else image
-            if self.pool:
-                self.pending.append(self.pool.submit(self._encode_and_store, source, fmt, name))
-            else:
-                self._record(self._encode_and_store(source, fmt, name))
+    def _encode_all(self, image: Image.Image, formats: list[str], name: str) -> list[StagedRendition]:
+        return [self._encode_and_store(image, fmt, name) for fmt in formats]
 
-    def _record(self, item: StagedRendition) -> None:
-        self.done.append(item)
+    def submit(self, image: Image.Image, name: str) -> None:
+        formats = self.settings.content_image_formats
+        if self.pool is None:
+            self._record(self._encode_all(image, formats, name))
+            return
+        pooled = [fmt for fmt in formats if fmt not in INLINE_FORMATS]
+        inline = [fmt for fmt in formats if fmt in INLINE_FORMATS]
+        if pooled:
+            # The slow encoders start first; the inline JPEG then works on a short-lived copy.
+            self.pending.append(self.pool.submit(self._encode_all, image, pooled, name))
+            image = image.copy() if inline else image
+        self._record(self._encode_all(image, inline, name))
+
+    def _record(self, items: list[StagedRendition]) -> None:
+        if not items:
+            return
+        self.done.extend(items)
         elapsed = time.monotonic() - self.started
         count = len(self.done)
         report_progress(
@@ -164,10 +184,13 @@ def make_variants(
 ) -> Image.Image:
     """Every width from the previous one, each marked (on a copy) and handed to the writer.
     Returns the smallest unmarked variant (for the placeholder)."""
-    smallest = base
-    for width, variant in resize_chain(base, widths):
+    chain = resize_chain(base, widths, writer.pool)
+    del base  # the chain holds the full-size image only until its first variant exists
+    smallest = None
+    for width, variant in chain:
         writer.submit(apply_image_watermark(variant, mark, logo) if mark else variant, f"{kind}.{width}")
         smallest = variant
+    assert smallest is not None, "no widths to make"
     return smallest
 
 
@@ -193,15 +216,15 @@ def optimize_image(asset_id: int) -> dict[str, Any]:
             extra: list[StagedRendition] = []
             if animated:
                 extra = _animation_outputs(image, folder / "original", prefix, storage, settings, mark, logo, widths)
-                image.seek(0)
-            report_progress(5, stage="decoding")
-            base = to_srgb(decode(image, widths[0]))
+        report_progress(5, stage="decoding")
         writer = VariantWriter(
             storage, prefix, settings, len(widths) * len(settings.content_image_formats), ENCODE_THREADS
         )
         try:
-            smallest = make_variants(base, widths, writer, mark, logo)
-            del base
+            # Opened again (headers only, already checked) and passed straight on: no name here
+            # keeps the full-size pixels alive once the first variant exists.
+            base_path = folder / "original"
+            smallest = make_variants(load_base(base_path, fmt, caps, widths[0]), widths, writer, mark, logo)
             details = {"blurhash": blurhash_of(smallest), "dominant_color": dominant_colour(smallest)}
         finally:
             renditions = writer.finish()

@@ -198,3 +198,17 @@ def test_smart_crop_centres_on_the_most_detailed_region():
     assert left <= 1150 and right >= 1550  # the detailed square is inside the crop
     flat = Image.new("RGB", (1600, 900), (128, 128, 128))
     assert best_crop(flat, parse_aspect("1:1"))[0] == 350  # nothing to prefer: the centre
+
+
+def test_resize_split_over_two_threads_equals_the_one_piece_resize():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from PIL import ImageChops
+
+    source = Image.effect_noise((3000, 2000), 60).convert("RGB")
+    with ThreadPoolExecutor(2) as pool:
+        split = imaging.resize(source, (2048, 1365), pool)
+    whole = source.resize((2048, 1365), imaging.RESAMPLE)
+    difference = ImageChops.difference(split, whole).convert("L").histogram()
+    assert sum(difference[2:]) == 0, "no pixel may differ by more than one level"
+    assert difference[1] < 0.001 * 2048 * 1365
