@@ -9,6 +9,7 @@ from odyssey_workers.db.models.core import (
     Rendition,
     User,
 )
+from odyssey_workers.db.models.media import LiveClip, LiveSegment, LiveStream  # noqa: F401 - live stream tables
 from odyssey_workers.db.models.payments import (  # noqa: F401 - registers the payments tables
     Charge,
     LedgerAccount,
