@@ -163,7 +163,8 @@ def run(quick: bool) -> list[Row]:
             Row("video", "real-time factor (clip s / wall s)", "real time", 1.0, seconds / ours_wall, "x",
                 seconds / ours_wall, ">= 1.0x", seconds / ours_wall >= 1.0,
                 f"{seconds} s 1080p30 clip, preset {settings.content_video_x264_preset}; baseline "
-                f"{seconds / base_wall:.2f}x"),
+                f"{seconds / base_wall:.2f}x; ours needs {ours_cpu / seconds:.2f} cores on average to keep "
+                f"up (baseline {base_cpu / seconds:.2f}); load {load:.1f}"),
         ]  # fmt: skip
         for rung in rungs:
             base_ssim = ssim(joined_segments(work / "base0" / rung.name), source, rung.width, rung.height)

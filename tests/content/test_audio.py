@@ -86,3 +86,17 @@ def _settings():
     from odyssey_workers.settings import Settings
 
     return Settings()
+
+
+def test_audio_upload_becomes_ready_through_the_pipeline(env, redis_conn, make_asset):
+    from tests.content.conftest import process_with_worker
+
+    asset_id = make_asset(clip(seconds=3, video=False, fmt="mp3", volume_db=-30), filename="podcast.mp3")
+
+    state = process_with_worker(env, asset_id)
+
+    assert state["status"] == "ready", state["reason"]
+    assert state["kind"] == "audio"
+    assert {r["name"] for r in state["renditions"]} == {"audio.aac", "audio.opus", "audio.mp3", "audio.waveform"}
+    assert state["details"]["loudness"]["output_lufs"] == pytest.approx(-14.0, abs=1.0)
+    assert state["details"]["media"]["audio"]["codec"] == "mp3"
