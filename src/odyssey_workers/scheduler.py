@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from redis import Redis
@@ -43,10 +44,12 @@ def run_scheduler(
     interval: float | None = None,
     once: bool = False,
     connection: Redis | None = None,
+    announce: Callable[[str], object] = logger.info,
 ) -> SyncReport:
     """Validate the whole file (nothing is synced if any entry is wrong), sync it, then run.
 
-    Runs until SIGTERM/SIGINT, or for one pass with ``once``. Returns the sync report.
+    Runs until SIGTERM/SIGINT, or for one pass with ``once``; ``announce`` receives one line
+    saying what was synced. Returns the sync report.
     """
     settings = get_settings()
     path = Path(path or settings.schedules_file)
@@ -56,7 +59,7 @@ def run_scheduler(
     connection.ping()
     report = sync_schedules(entries, connection, interval=interval)
     enabled = sum(entry.enabled for entry in entries)
-    logger.info("scheduler: %s enabled of %s entries in %s (%s)", enabled, len(entries), path, report.summary())
+    announce(f"{path}: {enabled} of {len(entries)} entries enabled; synced: {report.summary()}")
     resync = functools.partial(sync_schedules, entries, connection, interval=interval)
     OdysseyScheduler(connection, interval=interval, on_reconnect=resync).run(burst=once)
     return report

@@ -60,6 +60,12 @@ def stop_scheduler(process: subprocess.Popen[bytes]) -> int:
     return process.returncode
 
 
+def show_log(log: Path) -> None:
+    """Print the processes' output, which pytest shows when the test fails."""
+    if log.exists():
+        print(log.read_text()[-20_000:])
+
+
 def make_due(connection: Redis, tick: datetime) -> None:
     """Put the entry's ticket back at ``tick``, as a scheduler that died before moving it leaves it."""
     connection.zadd(SCHEDULED, {TICKET: int(tick.timestamp())})
@@ -100,6 +106,7 @@ def test_two_scheduler_processes_fire_each_period_once(
     finally:
         codes = [stop_scheduler(first), stop_scheduler(second)]
         stop_worker(worker)
+        show_log(log)
     assert codes == [0, 0]  # SIGTERM stops a scheduler cleanly
     assert fire_results(redis_conn) == ["already fired", "fired"]
     assert redis_conn.get("test:runs:nightly") == b"1"
@@ -129,6 +136,7 @@ def test_a_restarted_scheduler_does_not_fire_a_period_again(
         wait_until(lambda: len(fire_results(redis_conn)) == 2, timeout=60)
     finally:
         stop_worker(worker)
+        show_log(log)
     assert fire_results(redis_conn) == ["already fired", "fired"]
     assert redis_conn.get("test:runs:nightly") == b"1"
     assert claimed_periods() == [f"testing.nightly:{tick:%Y-%m-%d}"]
@@ -155,6 +163,7 @@ def test_a_scheduler_rides_out_a_lost_redis_and_restores_its_tickets(env: dict[s
         code = stop_scheduler(scheduler)
         connection.close()
         own.stop()
+        show_log(log)
     assert code == 0
     output = log.read_text()
     assert "Traceback" not in output

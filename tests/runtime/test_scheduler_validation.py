@@ -87,15 +87,15 @@ def test_an_enabled_entry_naming_an_unknown_job_is_refused_with_the_closest_name
 
 
 def test_a_disabled_entry_may_name_a_job_still_to_come_when_it_says_its_area() -> None:
-    [entry] = parse_schedules(document(mark_entry(job="payments.run_weekly_payouts", enabled=False, area="payments")))
+    [entry] = parse_schedules(document(mark_entry(job="reports.not_built_yet", enabled=False, area="payments")))
     assert not entry.job_known
     assert entry.area == "payments"
 
 
 def test_a_disabled_entry_naming_an_unknown_job_without_its_area_is_refused() -> None:
-    problems = problems_of(document(mark_entry(job="payments.run_weekly_payouts", enabled=False)))
+    problems = problems_of(document(mark_entry(job="reports.not_built_yet", enabled=False)))
     assert problems == [
-        "  test.yaml: entry 'testing.nightly': job 'payments.run_weekly_payouts' is not in the catalog yet: "
+        "  test.yaml: entry 'testing.nightly': job 'reports.not_built_yet' is not in the catalog yet: "
         "say which area will bring it (area: ...)"
     ]
 
@@ -221,7 +221,7 @@ def test_check_only_validates_and_schedules_nothing(tmp_path: Path, redis_conn: 
 def test_the_schedules_command_shows_each_entry_with_its_next_run(tmp_path: Path, redis_conn: Redis) -> None:
     path = tmp_path / "ok.yaml"
     path.write_text(
-        document(mark_entry(), mark_entry("testing.later", job="payments.run_weekly_payouts", enabled=False, args={}))
+        document(mark_entry(), mark_entry("testing.later", job="reports.not_built_yet", enabled=False, args={}))
     )
     # The disabled entry's job is unknown, so it needs its area.
     result = CliRunner().invoke(main, ["schedules", "--file", str(path)])
@@ -231,7 +231,7 @@ def test_the_schedules_command_shows_each_entry_with_its_next_run(tmp_path: Path
     path.write_text(
         document(
             mark_entry(),
-            mark_entry("testing.later", job="payments.run_weekly_payouts", enabled=False, args={}, area="payments"),
+            mark_entry("testing.later", job="reports.not_built_yet", enabled=False, args={}, area="payments"),
         )
     )
     sync_schedules(load_schedules(path), redis_conn)

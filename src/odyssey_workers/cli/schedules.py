@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,10 +13,10 @@ from rich.table import Table
 
 from odyssey_workers.cli import main
 from odyssey_workers.connection import get_redis
+from odyssey_workers.scheduler import run_scheduler
 from odyssey_workers.scheduling.entries import ScheduleEntry, load_schedules
 from odyssey_workers.scheduling.periods import next_run, period_kind
-from odyssey_workers.scheduling.rqscheduler import OdysseyScheduler
-from odyssey_workers.scheduling.sync import scheduled_tickets, sync_schedules
+from odyssey_workers.scheduling.sync import scheduled_tickets
 from odyssey_workers.settings import get_settings
 
 FILE_OPTION = click.option(
@@ -47,18 +46,12 @@ def _entries(path: Path | None) -> tuple[Path, list[ScheduleEntry]]:
 )
 def scheduler(path: Path | None, check: bool, once: bool, interval: float | None) -> None:
     """Validate the schedules file, sync it into rq-scheduler, and run it (SIGTERM/Ctrl-C stop it)."""
-    path, entries = _entries(path)
-    enabled = sum(entry.enabled for entry in entries)
     if check:
+        path, entries = _entries(path)
+        enabled = sum(entry.enabled for entry in entries)
         click.echo(f"{path}: {len(entries)} entries are valid ({enabled} enabled, {len(entries) - enabled} disabled)")
         return
-    interval = interval or get_settings().scheduler_interval_seconds
-    connection = get_redis()
-    connection.ping()
-    report = sync_schedules(entries, connection, interval=interval)
-    click.echo(f"{path}: {enabled} of {len(entries)} entries enabled; synced: {report.summary()}", err=True)
-    resync = functools.partial(sync_schedules, entries, connection, interval=interval)
-    OdysseyScheduler(connection, interval=interval, on_reconnect=resync).run(burst=once)
+    run_scheduler(path, interval, once=once, announce=lambda line: click.echo(line, err=True))
 
 
 def _next_runs() -> dict[str, datetime]:
