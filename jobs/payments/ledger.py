@@ -244,10 +244,10 @@ def post_many(session: Session, postings: Sequence[Posting]) -> list[int]:
     ids = {key: tx_id for key, (tx_id, _) in existing.items()}
     if new:
         now = utcnow()
-        returned = session.execute(
-            TRANSACTIONS.insert().returning(
-                TRANSACTIONS.c.id, TRANSACTIONS.c.idempotency_key, sort_by_parameter_order=True
-            ),
+        # Plain executemany, then the ids by key: one statement each way on every dialect
+        # (RETURNING with ordered rows falls back to one statement per row on SQLite).
+        session.execute(
+            TRANSACTIONS.insert(),
             [
                 {
                     "idempotency_key": p.key,
@@ -259,8 +259,13 @@ def post_many(session: Session, postings: Sequence[Posting]) -> list[int]:
                 for p in new
             ],
         )
-        for row in returned:
-            ids[row.idempotency_key] = row.id
+        for part in chunks([p.key for p in new]):
+            for tx_id, key in session.execute(
+                select(TRANSACTIONS.c.id, TRANSACTIONS.c.idempotency_key).where(
+                    TRANSACTIONS.c.idempotency_key.in_(part)
+                )
+            ):
+                ids[key] = tx_id
         session.execute(
             ENTRIES.insert(),
             [
