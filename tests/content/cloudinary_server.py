@@ -27,6 +27,7 @@ class CloudinaryServer:
         self.resources: dict[tuple[str, str], bytes] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.refuse_uploads_after: int | None = None
+        self.unavailable = False  # answer every upload with HTTP 500, as during an outage
         self.uploads = 0
         self.lock = threading.Lock()
         server = self
@@ -112,6 +113,8 @@ class CloudinaryServer:
                 return 200, {"result": "ok" if found is not None else "not found"}
             if action != "upload" or file_data is None:
                 return 400, {"error": {"message": "Missing required parameter - file"}}
+            if self.unavailable:
+                return 500, {"error": {"message": "Internal server error"}}
             if self.refuse_uploads_after is not None and self.uploads >= self.refuse_uploads_after:
                 return 400, {"error": {"message": "Invalid image file"}}
             self.uploads += 1

@@ -150,3 +150,29 @@ def test_image_step_failing_mid_way_leaves_no_partial_rendition_set(env, redis_c
     assert "unknown output format 'bmp'" in state["reason"]
     assert state["renditions"] == []
     assert stored_outputs(asset_id) == []
+
+
+@pytest.mark.timeout(180)
+def test_outage_is_retried_and_fails_the_asset_only_after_the_last_attempt(cloudinary, env, redis_conn, make_asset):
+    from rq.job import JobStatus
+
+    from odyssey_workers.queues import enqueue, fetch_job
+    from tests.content.conftest import asset_state
+    from tests.support.workers import start_worker, stop_worker, wait_until
+
+    cloudinary.unavailable = True
+    asset_id = make_asset(jpeg_bytes(photo(300, 200)))
+    enqueue("content.process_upload", asset_id=asset_id)
+    worker = start_worker(env)  # not burst: the retries are scheduled seconds apart
+    try:
+        wait_until(lambda: asset_state(asset_id)["status"] == "failed", timeout=150, interval=0.5)
+    finally:
+        stop_worker(worker)
+
+    state = asset_state(asset_id)
+    assert "Cloudinary answered HTTP 500" in state["reason"]
+    finalize = fetch_job(state["details"]["pipeline"]["jobs"]["content.finalize_asset"], redis_conn)
+    assert finalize.get_status() == JobStatus.FAILED and finalize.retries_left == 0
+    uploads = [fields for action, fields in cloudinary.requests if action == "upload"]
+    assert len(uploads) == 3  # one per attempt: the asset failed only after the third
+    assert state["renditions"] == [] and stored_outputs(asset_id) == []

@@ -89,3 +89,55 @@ def test_timeouts_grow_with_the_upload_and_stop_at_the_cap(env):
     short, long = scaled_timeout("video", 5_000_000, settings), scaled_timeout("video", 400_000_000, settings)
     assert short < long
     assert scaled_timeout("video", 10**12, settings) == settings.job_timeout_cap_seconds
+
+
+def with_review_step(env, monkeypatch):
+    extra = "tests.support.contracts,tests.content.prepublish_jobs"
+    for key, value in {
+        "ODYSSEY_EXTRA_CONTRACTS": extra,
+        "CONTENT_PRE_PUBLISH_STEPS": '["testing.review_asset"]',
+    }.items():
+        monkeypatch.setenv(key, value)
+        env[key] = value
+
+
+def test_pre_publish_step_runs_after_processing_and_before_the_asset_is_ready(env, redis_conn, make_asset, monkeypatch):
+    with_review_step(env, monkeypatch)
+    asset_id = make_asset(jpeg_bytes(photo(400, 300)), filename="fine.jpg")
+
+    state = process_with_worker(env, asset_id)
+
+    assert state["status"] == "ready", state["reason"]
+    assert state["details"]["review"] == "approved"
+    assert state["details"]["reviewed_while"] == "processing"  # nothing was published before it ran
+    assert list(state["details"]["pipeline"]["jobs"]) == [
+        "content.optimize_image",
+        "testing.review_asset",
+        "content.finalize_asset",
+    ]
+
+
+def test_pre_publish_rejection_fails_the_asset_and_removes_the_processed_outputs(
+    env, redis_conn, make_asset, monkeypatch
+):
+    with_review_step(env, monkeypatch)
+    asset_id = make_asset(jpeg_bytes(photo(400, 300)), filename="reject-me.jpg")
+
+    state = process_with_worker(env, asset_id)
+
+    assert state["status"] == "failed"
+    assert state["reason"] == "testing.review_asset: rejected by review: reject-me.jpg is not allowed"
+    assert state["renditions"] == []
+    assert list(get_storage().list(f"renditions/{asset_id}/")) == []  # optimize_image's files are gone
+
+
+def test_steps_report_progress_into_their_job_meta(env, redis_conn, make_asset):
+    from odyssey_workers.queues import fetch_job
+
+    asset_id = make_asset(jpeg_bytes(photo(900, 600)))
+    state = process_with_worker(env, asset_id)
+
+    assert state["status"] == "ready"
+    optimize = fetch_job(state["details"]["pipeline"]["jobs"]["content.optimize_image"], redis_conn)
+    progress = optimize.meta["progress"]
+    assert progress["percent"] == 100 and progress["stage"] == "done"

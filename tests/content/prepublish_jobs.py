@@ -1,0 +1,45 @@
+"""A pre-publish step for the tests of the moderation hook (``CONTENT_PRE_PUBLISH_STEPS``).
+
+It stands in for a moderation job only in tests: it approves an asset, or rejects one whose
+original file name contains "reject", the way a real scan would refuse a picture.
+Loaded through ``ODYSSEY_EXTRA_CONTRACTS`` so worker subprocesses know it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from odyssey_workers.catalog import Payload, declare
+from odyssey_workers.retry import NO_RETRY
+
+
+class ReviewPayload(Payload):
+    asset_id: int = Field(ge=1)
+
+
+declare(
+    "testing.review_asset",
+    function="tests.content.prepublish_jobs.review_asset",
+    payload=ReviewPayload,
+    priority=5,
+    timeout=60,
+    retry=NO_RETRY,
+    description="Test pre-publish step: approves an asset or rejects it by its file name.",
+)
+
+
+def review_asset(asset_id: int) -> dict[str, Any]:
+    from odyssey_workers.db.models.core import ContentAsset
+    from odyssey_workers.db.session import session_scope
+    from odyssey_workers.errors import PermanentError
+
+    with session_scope() as session:
+        asset = session.get(ContentAsset, asset_id)
+        assert asset is not None
+        name = asset.original_filename or ""
+        processing = asset.status.value
+    if "reject" in name:
+        raise PermanentError(f"rejected by review: {name} is not allowed")
+    return {"renditions": [], "details": {"review": "approved", "reviewed_while": processing}}
