@@ -61,6 +61,26 @@ class Settings(BaseSettings):
     cloudinary_api_secret: SecretStr | None = None
     cloudinary_api_base: str = "https://api.cloudinary.com"
 
+    # --- content: images, watermarks, delivery (jobs/content, docs/content-images.md) ----------
+    content_image_widths: list[Annotated[int, Field(ge=16, le=8192)]] = [320, 640, 1280, 2048]
+    content_image_formats: list[str] = ["jpeg", "webp", "avif"]  # of jpeg, webp, avif
+    content_jpeg_quality: Annotated[int, Field(ge=1, le=95)] = 82
+    content_webp_quality: Annotated[int, Field(ge=1, le=100)] = 80
+    content_avif_quality: Annotated[int, Field(ge=1, le=100)] = 60
+    content_avif_speed: Annotated[int, Field(ge=0, le=10)] = 8  # libavif: 0 slowest/smallest, 10 fastest
+    content_image_max_bytes: Annotated[int, Field(ge=1)] = 50 * 1024 * 1024
+    content_image_max_pixels: Annotated[int, Field(ge=1)] = 50_000_000  # width x height, read from the header
+    content_image_max_side: Annotated[int, Field(ge=1)] = 20_000  # pixels, either side
+    content_gif_max_frames: Annotated[int, Field(ge=1)] = 1000
+    content_gif_max_total_pixels: Annotated[int, Field(ge=1)] = 400_000_000  # frames x width x height
+    content_animation_mp4_max_seconds: Annotated[float, Field(gt=0)] = 60.0
+    content_watermark_position: str = "bottom-right"  # top-left, top-right, bottom-left, bottom-right, center
+    content_watermark_margin: Annotated[float, Field(ge=0, le=0.25)] = 0.03  # fraction of the output width
+    content_watermark_opacity: Annotated[float, Field(ge=0, le=1)] = 0.6
+    content_watermark_scale: Annotated[float, Field(gt=0, le=1)] = 0.15  # logo/text width / output width
+    content_pre_publish_steps: list[str] = []  # catalog job names taking asset_id, run before publish
+    content_cloudinary_folder: str = "odyssey"
+
     # --- content: video, HLS, thumbnails, audio, live (jobs/content, docs/content-media.md) ----
     content_video_max_bytes: Annotated[int, Field(ge=1)] = 20 * 1024**3
     content_video_max_duration_seconds: Annotated[float, Field(gt=0)] = 4 * 3600.0

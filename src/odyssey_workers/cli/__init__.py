@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "odyssey_workers.cli.db",
     "odyssey_workers.cli.doctor",
     "odyssey_workers.cli.schedules",
+    "odyssey_workers.cli.ingest",
 ]
 
 

@@ -11,6 +11,7 @@ import os
 import odyssey_workers.contracts.schedules  # noqa: F401
 from odyssey_workers.contracts import system  # noqa: F401
 from odyssey_workers.contracts import payments  # noqa: F401
+from odyssey_workers.contracts import content  # noqa: F401
 from odyssey_workers.contracts import media  # noqa: F401
 
 for _module in filter(None, (m.strip() for m in os.environ.get("ODYSSEY_EXTRA_CONTRACTS", "").split(","))):
