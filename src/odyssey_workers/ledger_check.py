@@ -9,17 +9,22 @@ reports, each as one readable line:
 * an account below zero where it may not go (creator balances, debt, tax, revenue, refunds payable);
 * a charge refunded beyond its amount, or a succeeded charge with no ledger transaction;
 * a payout whose ledger does not match its status (paid without settle, failed without reverse,
-  two of settle/reverse, anything but one initiate).
+  two of settle/reverse, anything but one initiate);
+* money whose provider outcome is unknown for too long: a charge or refund pending longer than
+  ``STALE_PENDING``, a payout in transit longer than ``STALE_IN_TRANSIT`` (the job that owns it
+  ran out of retries: run it again, it repeats the same key).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.selectable import ScalarSelect
 
+from odyssey_workers.db.base import utcnow
 from odyssey_workers.db.models.payments import (
     Charge,
     ChargeStatus,
@@ -28,7 +33,14 @@ from odyssey_workers.db.models.payments import (
     LedgerTransaction,
     Payout,
     PayoutStatus,
+    Refund,
 )
+
+STALE_PENDING = timedelta(days=1)
+"""A charge or refund still pending after this long needs a person (or a re-run of its job)."""
+
+STALE_IN_TRANSIT = timedelta(days=3)
+"""A payout still in transit after this long needs a person (or a re-run of the payout job)."""
 
 MAX_LINES_PER_CHECK = 50
 """At most this many problem lines per kind of check (the count is always exact)."""
@@ -54,7 +66,7 @@ class LedgerReport:
         self.problem_count += total
 
 
-def check_ledger(session: Session) -> LedgerReport:
+def check_ledger(session: Session, now: datetime | None = None) -> LedgerReport:
     report = LedgerReport()
     report.transactions = session.scalar(select(func.count()).select_from(LedgerTransaction)) or 0
     report.entries = session.scalar(select(func.count()).select_from(LedgerEntry)) or 0
@@ -71,6 +83,7 @@ def check_ledger(session: Session) -> LedgerReport:
     _accounts(session, report)
     _charges(session, report)
     _payouts(session, report)
+    _stale(session, report, now or utcnow())
     return report
 
 
@@ -162,3 +175,27 @@ def _payouts(session: Session, report: LedgerReport) -> None:
             lines.append(f"payout {key} is {status} but the ledger has initiate={initiate} settle={settle} "
                          f"reverse={reverse}")  # fmt: skip
     report.add(lines, len(lines))
+
+
+def _stale(session: Session, report: LedgerReport, now: datetime) -> None:
+    charges = session.execute(
+        select(Charge.idempotency_key, Charge.created_at).where(
+            Charge.status == ChargeStatus.PENDING.value, Charge.created_at < now - STALE_PENDING
+        )
+    ).all()
+    report.add([f"charge {k} pending since {t:%Y-%m-%d %H:%M}: provider outcome unknown" for k, t in charges],
+               len(charges))  # fmt: skip
+    refunds = session.execute(
+        select(Refund.idempotency_key, Refund.created_at).where(
+            Refund.status == "pending", Refund.created_at < now - STALE_PENDING
+        )
+    ).all()
+    report.add([f"refund {k} pending since {t:%Y-%m-%d %H:%M}: provider outcome unknown" for k, t in refunds],
+               len(refunds))  # fmt: skip
+    payouts = session.execute(
+        select(Payout.idempotency_key, Payout.created_at).where(
+            Payout.status == PayoutStatus.IN_TRANSIT.value, Payout.created_at < now - STALE_IN_TRANSIT
+        )
+    ).all()
+    report.add([f"payout {k} in transit since {t:%Y-%m-%d %H:%M}: re-run its payout job" for k, t in payouts],
+               len(payouts))  # fmt: skip

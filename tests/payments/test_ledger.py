@@ -135,3 +135,25 @@ def test_concurrent_postings_on_the_same_accounts_serialize_without_losing_any(c
         report = check_ledger(session)
     assert report.ok, report.problems
     assert report.transactions == 1 + 8 * 15 * 2
+
+
+def test_the_check_flags_a_charge_whose_provider_outcome_is_unknown_for_a_day(database_url, sandbox):
+    from datetime import timedelta
+
+    from jobs.payments import subscriptions
+    from odyssey_workers.db.base import utcnow
+    from tests.payments.conftest import make_user
+
+    with session_scope() as session:
+        creator = make_creator(session)
+        plan = subscriptions.create_plan(session, creator_id=creator.id, name="p", interval="month",
+                                         price_minor=1000, currency="USD", tax_inclusive=True)  # fmt: skip
+        subscriptions.start_subscription(session, user_id=make_user(session).id, plan_id=plan.id,
+                                         payment_token="tok_transient", billing_country="US",
+                                         billing_region="NY")  # fmt: skip
+    assert subscriptions.renew_due_subscriptions(provider=sandbox, send_notifications=False).transient == 1
+    with session_scope() as session:
+        assert check_ledger(session).ok  # pending for a moment is normal
+        later = check_ledger(session, now=utcnow() + timedelta(days=2))
+    assert not later.ok
+    assert any("pending since" in line and "provider outcome unknown" in line for line in later.problems)
