@@ -227,7 +227,7 @@ class Supervisor:
         if self.stop_requests == 1:
             logger.info("stopping: running jobs finish first (press Ctrl-C again to stop them now)")
         else:
-            logger.warning("stopping now: running jobs are interrupted and will be retried")
+            logger.warning("stopping now: running jobs are interrupted (retried later if they have retries left)")
 
     def install_signal_handlers(self) -> None:
         signal.signal(signal.SIGINT, self.request_stop)
