@@ -14,7 +14,8 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+import tracemalloc
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -86,6 +87,30 @@ def _memory_row(area: str, small: Measure, small_n: int, large: Measure, large_n
                f"{large_n / small_n:.0f}x the items; flat = <= 1.5x + {FLAT_MEMORY_SLACK_MB:.0f} MB")  # fmt: skip
 
 
+def memory_sizes(total: int) -> tuple[int, int]:
+    """Two sizes for the memory runs, both past one batch (below it, memory grows with the batch)."""
+    small = max(total // 20, 1_000)
+    return small, 4 * small
+
+
+def traced_peak_mb(work: Callable[[], object]) -> float:
+    tracemalloc.start()
+    try:
+        work()
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
+def seed_and_fund(count: int, first_id: int) -> list[int]:
+    from odyssey_workers.db.session import session_scope
+
+    with session_scope() as session:
+        ids = seed_creators(session, count, first_id=first_id)
+        fund_creators(session, ids, 5_000)
+    return ids
+
+
 def bench_backend(backend: str, quick: bool) -> list[Row]:
     from jobs.payments import payouts, subscriptions
     from odyssey_workers.db.models.payments import Subscription
@@ -121,6 +146,18 @@ def bench_backend(backend: str, quick: bool) -> list[Row]:
         both = Measure(small.seconds + large.seconds, small.round_trips + large.round_trips)
         rows += _rate_rows(area, "subscriptions", naive, naive_subs, both, small_n + large_n, note)
         rows.append(_memory_row(area, small, small_n, large, large_n))
+        # Python-heap peak (tracemalloc) at two sizes, in runs of their own: tracing slows the code,
+        # so these runs are not timed.
+        peaks = []
+        for step, count in enumerate(memory_sizes(subs), start=2):
+            due = NOW + timedelta(days=step)
+            with session_scope() as session:
+                seed_subscriptions(session, earners, count, first_user=step * 10_000_000, due=due)
+            peaks.append(traced_peak_mb(lambda due=due: subscriptions.renew_due_subscriptions(due, provider=provider)))
+        (small_peak, large_peak), (a, b) = peaks, memory_sizes(subs)
+        rows.append(Row(area, f"peak Python heap (tracemalloc), {a:,} vs {b:,}", f"ours at {a:,}", small_peak,
+                        large_peak, "MB", small_peak / large_peak, "flat", large_peak <= 1.5 * small_peak + 1,
+                        f"{b // a}x the subscriptions; flat = <= 1.5x + 1 MB"))  # fmt: skip
 
         with session_scope() as session:
             payees = seed_creators(session, creators, first_id=100_000)
@@ -143,6 +180,17 @@ def bench_backend(backend: str, quick: bool) -> list[Row]:
         both = Measure(small_p.seconds + large_p.seconds, small_p.round_trips + large_p.round_trips)
         rows += _rate_rows(area, "creators", naive_p, naive_creators, both, len(rest), note)
         rows.append(_memory_row(area, small_p, quarter, large_p, len(rest) - quarter))
+        peaks = []
+        for step, count in enumerate(memory_sizes(creators), start=50):
+            group = seed_and_fund(count, first_id=step * 1_000_000)
+            peaks.append(traced_peak_mb(lambda group=group, step=step: [
+                payouts.pay_creators(f"2026-W{step}", group[i : i + chunk], provider=provider, send_notifications=False)
+                for i in range(0, len(group), chunk)
+            ]))  # fmt: skip
+        (small_peak, large_peak), (a, b) = peaks, memory_sizes(creators)
+        rows.append(Row(area, f"peak Python heap (tracemalloc), {a:,} vs {b:,}", f"ours at {a:,}", small_peak,
+                        large_peak, "MB", small_peak / large_peak, "flat", large_peak <= 1.5 * small_peak + 1,
+                        f"{b // a}x the creators; flat = <= 1.5x + 1 MB"))  # fmt: skip
     return rows
 
 
