@@ -82,6 +82,24 @@ def preload_job_modules() -> list[str]:
     return [module for module in modules if not _import_once(module)]
 
 
+class RoutineMaintenanceFilter(logging.Filter):
+    """Demote RQ's "cleaning registries" lines to DEBUG.
+
+    RQ logs them at INFO on every maintenance pass; with the pass every few seconds (for quick
+    kill -9 recovery) they would drown the log. What maintenance finds (abandoned jobs) is
+    still logged as a warning by RQ.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.INFO and "cleaning" in str(record.msg) and "registries" in str(record.msg):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+        return True
+
+
+_maintenance_filter = RoutineMaintenanceFilter()
+
+
 def _queue_names(queues: Iterable[Any]) -> list[str]:
     if isinstance(queues, (str, Queue)):
         queues = [queues]
@@ -102,6 +120,7 @@ class OdysseyWorker(Worker):
         kwargs.setdefault("maintenance_interval", get_settings().maintenance_interval_seconds)
         kwargs.setdefault("job_monitoring_interval", defaults.JOB_MONITORING_INTERVAL_SECONDS)
         super().__init__(json_queues, *args, **kwargs)
+        self.log.addFilter(_maintenance_filter)  # the same filter object is added once only
         self.push_exc_handler(monitoring.count_abandoned_job)  # type: ignore[no-untyped-call]
         self.preload = preload_mode()
         if self.preload != "none":
