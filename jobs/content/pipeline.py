@@ -344,3 +344,60 @@ def _cancel_waiting(job_ids: list[str], connection: Redis | None) -> None:
                 job.cancel()
         except NoSuchJobError as exc:  # a job that vanished meanwhile needs no cancelling
             logger.debug("not cancelling %s: %s", job_id, exc)
+
+
+# --- recovery ---------------------------------------------------------------------------------
+
+STUCK_STATUSES = (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)
+
+
+def _stuck_reason(name: str, job: Job) -> str:
+    result = job.latest_result()
+    text = (result.exc_string or "").strip() if result is not None else ""
+    if "Work-horse terminated unexpectedly" in text:
+        return f"{name}: the worker running it stopped ({text.splitlines()[0].rstrip('; ')})"
+    last_line = text.splitlines()[-1] if text else job.get_status().value
+    return f"{name}: {last_line}"
+
+
+def recover_stuck_assets(limit: int = 500, min_age_seconds: int = 120) -> dict[str, Any]:
+    """Fail processing assets whose chain cannot finish any more.
+
+    The failure callback covers exceptions, timeouts and jobs found abandoned, but RQ does not
+    call it when a work horse dies under a live worker (killed, out of memory, a codec crash),
+    nor can it help when the callback itself failed (database down). This sweep, scheduled
+    every few minutes, finds a processing asset with a failed, stopped or cancelled step, or
+    whose steps have vanished from Redis, and fails it the same way the callback would. Runs
+    younger than ``min_age_seconds`` are left alone (their chain may still be being enqueued)."""
+    from odyssey_workers.connection import get_redis
+
+    connection = get_redis()
+    with session_scope() as session:
+        processing = (
+            session.query(ContentAsset.id, ContentAsset.details)
+            .filter(ContentAsset.status == AssetStatus.PROCESSING)
+            .order_by(ContentAsset.id)
+            .limit(limit)
+            .all()
+        )
+    failed = []
+    now = datetime.now(UTC)
+    for asset_id, details in processing:
+        pipeline = (details or {}).get("pipeline", {})
+        started = pipeline.get("started_at")
+        if not started or (now - datetime.fromisoformat(started)).total_seconds() < min_age_seconds:
+            continue
+        reason = None
+        for name, job_id in pipeline.get("jobs", {}).items():
+            try:
+                job = fetch_job(job_id, connection)
+            except NoSuchJobError:
+                reason = f"{name}: its job is gone from Redis (expired or deleted); upload again"
+                break
+            if job.get_status() in STUCK_STATUSES:
+                reason = _stuck_reason(name, job)
+                break
+        if reason:
+            fail_asset(asset_id, pipeline.get("run"), reason, connection)
+            failed.append(asset_id)
+    return {"checked": len(processing), "failed": failed}

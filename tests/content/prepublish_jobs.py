@@ -30,6 +30,24 @@ declare(
 )
 
 
+declare(
+    "testing.crash_horse",
+    function="tests.content.prepublish_jobs.crash_horse",
+    payload=ReviewPayload,
+    priority=5,
+    timeout=60,
+    retry=NO_RETRY,
+    description="Test pre-publish step: its work horse dies at once (SIGKILL), as in an out-of-memory kill.",
+)
+
+
+def crash_horse(asset_id: int) -> None:
+    import os
+    import signal
+
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
 def review_asset(asset_id: int) -> dict[str, Any]:
     from odyssey_workers.db.models.core import ContentAsset
     from odyssey_workers.db.session import session_scope

@@ -18,7 +18,24 @@ from odyssey_workers.errors import PermanentError
 from odyssey_workers.settings import get_settings
 from tests.content import image_samples as samples
 
-METADATA_MARKERS = [b"Exif\x00\x00", b"GPS", b"<x:xmpmeta", b"secret-xmp-location", b"shot at home", b"ICC_PROFILE"]
+
+def _rationals(values: tuple[float, ...], order: str) -> bytes:
+    return b"".join(struct.pack(f"{order}II", int(value), 1) for value in values)
+
+
+# Byte strings only the metadata of samples.gps_photo contains, long enough never to occur by
+# chance in compressed pixels: the EXIF header, the camera make, the GPS latitude as EXIF
+# rationals (either byte order), the XMP packet, the comment and the ICC marker.
+METADATA_MARKERS = [
+    b"Exif\x00\x00",
+    b"OdysseyCam",
+    _rationals(samples.GPS_LATITUDE, ">"),
+    _rationals(samples.GPS_LATITUDE, "<"),
+    b"<x:xmpmeta",
+    b"secret-xmp-location",
+    b"shot at home",
+    b"ICC_PROFILE",
+]
 
 
 def jpeg_segments(data: bytes) -> list[int]:

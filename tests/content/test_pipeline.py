@@ -7,7 +7,7 @@ import io
 from PIL import Image
 
 from odyssey_workers.storage import get_storage
-from tests.content.conftest import process_with_worker
+from tests.content.conftest import asset_state, process_with_worker
 from tests.content.image_samples import jpeg_bytes, photo
 
 
@@ -141,3 +141,49 @@ def test_steps_report_progress_into_their_job_meta(env, redis_conn, make_asset):
     optimize = fetch_job(state["details"]["pipeline"]["jobs"]["content.optimize_image"], redis_conn)
     progress = optimize.meta["progress"]
     assert progress["percent"] == 100 and progress["stage"] == "done"
+
+
+def test_asset_whose_work_horse_died_is_failed_by_the_recovery_sweep(env, redis_conn, make_asset, monkeypatch):
+    from jobs.content.pipeline import recover_stuck_assets
+
+    extra = "tests.support.contracts,tests.content.prepublish_jobs"
+    for key, value in {
+        "ODYSSEY_EXTRA_CONTRACTS": extra,
+        "CONTENT_PRE_PUBLISH_STEPS": '["testing.crash_horse"]',
+    }.items():
+        monkeypatch.setenv(key, value)
+        env[key] = value
+    asset_id = make_asset(jpeg_bytes(photo(300, 200)))
+
+    state = process_with_worker(env, asset_id)
+
+    # RQ runs no failure callback for a horse killed under a live worker: the asset is stuck.
+    assert state["status"] == "processing"
+    assert recover_stuck_assets(min_age_seconds=3600)["failed"] == []  # too young to judge
+    assert recover_stuck_assets(min_age_seconds=0)["failed"] == [asset_id]
+    after = asset_state(asset_id)
+    assert after["status"] == "failed"
+    assert after["reason"].startswith("testing.crash_horse: the worker running it stopped (Work-horse terminated")
+    assert after["renditions"] == [] and list(get_storage().list(f"renditions/{asset_id}/")) == []
+
+
+def test_smart_crop_adds_crops_of_the_aspect_to_a_ready_image(env, redis_conn, make_asset):
+    from odyssey_workers.queues import enqueue
+    from tests.support.workers import start_worker, wait_until
+
+    asset_id = make_asset(jpeg_bytes(photo(1200, 900)))
+    assert process_with_worker(env, asset_id)["status"] == "ready"
+
+    job = enqueue("content.smart_crop", asset_id=asset_id, aspect="16:9")
+    worker = start_worker(env, burst=True)
+    wait_until(lambda: worker.poll() is not None, timeout=90, interval=0.2)
+
+    assert job.get_status(refresh=True).value == "finished", job.latest_result()
+    crops = [row for row in asset_state(asset_id)["renditions"] if row["kind"] == "crop"]
+    assert {row["name"] for row in crops} == {
+        f"crop16x9.{w}.{fmt}" for w in (1200, 640, 320) for fmt in ("jpeg", "webp", "avif")
+    }
+    for row in crops:
+        assert abs(row["width"] / row["height"] - 16 / 9) < 0.02
+        with Image.open(io.BytesIO(get_storage().read_bytes(row["storage_key"]))) as image:
+            assert image.size == (row["width"], row["height"])

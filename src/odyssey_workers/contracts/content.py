@@ -23,6 +23,11 @@ class AssetPayload(Payload):
     asset_id: int = Field(ge=1)
 
 
+class RecoverPayload(Payload):
+    limit: int = Field(default=500, ge=1, le=10_000)
+    min_age_seconds: int = Field(default=120, ge=0, le=86_400)
+
+
 class SmartCropPayload(Payload):
     asset_id: int = Field(ge=1)
     aspect: Literal["1:1", "16:9", "4:5", "9:16"] = "1:1"
@@ -67,4 +72,13 @@ declare(
     concurrency=5,
     concurrency_key="image",
     description="Adds crops of a ready image to an aspect ratio, centred on its most detailed region.",
+)
+declare(
+    "content.recover_stuck_assets",
+    function="jobs.content.pipeline.recover_stuck_assets",
+    payload=RecoverPayload,
+    priority=3,
+    timeout=300,
+    retry=NO_RETRY,
+    description="Fails processing assets whose chain can no longer finish (a work horse died, a callback failed).",
 )
