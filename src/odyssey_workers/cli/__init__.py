@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "odyssey_workers.cli.run",
     "odyssey_workers.cli.enqueue",
     "odyssey_workers.cli.status",
+    "odyssey_workers.cli.notify",
     "odyssey_workers.cli.jobs",
     "odyssey_workers.cli.requeue",
     "odyssey_workers.cli.db",

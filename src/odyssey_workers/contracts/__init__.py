@@ -11,6 +11,7 @@ import os
 import odyssey_workers.contracts.schedules  # noqa: F401
 from odyssey_workers.contracts import system  # noqa: F401
 from odyssey_workers.contracts import payments  # noqa: F401
+from odyssey_workers.contracts import notifications  # noqa: F401
 from odyssey_workers.contracts import content  # noqa: F401
 from odyssey_workers.contracts import media  # noqa: F401
 

@@ -10,6 +10,18 @@ from odyssey_workers.db.models.core import (
     User,
 )
 from odyssey_workers.db.models.media import LiveClip, LiveSegment, LiveStream  # noqa: F401 - live stream tables
+from odyssey_workers.db.models.notifications import (
+    Delivery,
+    DeliveryAttempt,
+    EmailSuppression,
+    Notification,
+    NotificationMessage,
+    NotificationPreference,
+    NotificationSettings,
+    ProviderEvent,
+    PushSubscription,
+    WebhookEndpoint,
+)
 from odyssey_workers.db.models.payments import (  # noqa: F401 - registers the payments tables
     Charge,
     LedgerAccount,
@@ -25,8 +37,18 @@ __all__ = [
     "AssetStatus",
     "ContentAsset",
     "Creator",
+    "Delivery",
+    "DeliveryAttempt",
+    "EmailSuppression",
     "Follow",
+    "Notification",
+    "NotificationMessage",
+    "NotificationPreference",
+    "NotificationSettings",
+    "ProviderEvent",
+    "PushSubscription",
     "Rendition",
     "ScheduleRun",
     "User",
+    "WebhookEndpoint",
 ]
