@@ -137,6 +137,7 @@ class Settings(BaseSettings):
     fcm_server_key: SecretStr | None = None
     fcm_project_id: str | None = None
     fcm_api_base: str = "https://fcm.googleapis.com"
+    fcm_service_account_file: Path | None = None  # Google service-account JSON (else FCM_SERVER_KEY is a token)
     apns_key_id: str | None = None
     apns_team_id: str | None = None
     apns_private_key: SecretStr | None = None
@@ -150,6 +151,25 @@ class Settings(BaseSettings):
     twilio_from_number: str | None = None
     twilio_api_base: str = "https://api.twilio.com"
     webhook_allow_hosts: str = ""  # comma-separated hosts exempt from the private-address refusal
+    # notifications (jobs/notifications, docs/notifications.md): which provider each channel uses
+    email_provider: Literal["outbox", "smtp", "mailgun", "sendgrid"] = "outbox"
+    sms_provider: Literal["outbox", "twilio"] = "outbox"
+    push_provider: Literal["outbox", "live"] = "outbox"  # live: Web Push / FCM / APNs per device
+    notifications_outbox_dir: Path | None = None  # default: VAR_DIR/outbox
+    notifications_default_locale: str = "en"
+    notifications_chunk_size: Annotated[int, Field(ge=1, le=10_000)] = 500  # recipients per fan-out job
+    notifications_provider_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
+    notifications_retry_schedule: str = "10,60,300"  # seconds before each re-send of a 5xx/timeout
+    notifications_rate_limits: str = (  # sends per second per provider, shared by every worker
+        "smtp=20,mailgun=100,sendgrid=100,twilio=10,webpush=200,fcm=500,apns=500,webhook=200,discord=5"
+    )
+    notifications_ca_file: Path | None = None  # extra CA bundle for provider HTTPS/SMTP (tests, private CAs)
+    unsubscribe_base_url: str = "http://localhost:8000/notifications/unsubscribe"
+    unsubscribe_secret: SecretStr | None = None  # default: a key file created under VAR_DIR
+    mailgun_webhook_signing_key: SecretStr | None = None
+    sendgrid_webhook_public_key: str | None = None  # PEM/base64 ECDSA key of the signed event webhook
+    webhook_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 15.0
+    webhook_retry_schedule: str = "5,300,1800,7200,18000,36000,36000"  # ~27 h, then the endpoint is failing
 
     # --- analytics and AI providers ----------------------------------------------------------
     mixpanel_token: SecretStr | None = None
