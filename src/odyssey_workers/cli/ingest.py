@@ -10,6 +10,7 @@ code 1). Without a creator a demo creator is used (made on first use).
 from __future__ import annotations
 
 import json
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -160,13 +161,15 @@ def print_report(report: dict[str, Any], as_json: bool) -> None:
     if report["status"] == "failed":
         return
     table = Table(title=f"asset {report['asset_id']}: {report['kind']} {report['status']}")
-    for column in ("kind", "format", "size", "dimensions", "duration", "storage key"):
-        table.add_column(column)
+    for column in ("kind", "format", "size", "dimensions", "duration"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("storage key", overflow="fold")  # printed whole: it is what a user copies
     for row in report["renditions"]:
         size = f"{row['width']}x{row['height']}" if row["width"] and row["height"] else ""
         duration = f"{row['duration_seconds']:.2f}s" if row["duration_seconds"] else ""
         table.add_row(row["kind"], row["format"], str(row["size_bytes"]), size, duration, row["storage_key"])
-    Console().print(table)
+    # Piped or logged output is not folded at 80 columns (rich's default without a terminal).
+    Console(width=None if sys.stdout.isatty() else 240).print(table)
     if report.get("placeholder"):
         click.echo(f"placeholder {report['placeholder']}  colour {report['dominant_color']}")
 
