@@ -40,6 +40,15 @@ def animated_webp(
     image: Image.Image, width: int, settings: Settings, mark: WatermarkSpec | None, logo: Image.Image | None
 ) -> AnimationOutputs:
     """Every frame resized to ``width`` (and marked), as one animated WebP without metadata."""
+    try:
+        return _animated_webp(image, width, settings, mark, logo)
+    except (OSError, EOFError, ValueError, SyntaxError) as exc:
+        raise PermanentError(f"the animation is truncated or corrupt: {exc}") from None
+
+
+def _animated_webp(
+    image: Image.Image, width: int, settings: Settings, mark: WatermarkSpec | None, logo: Image.Image | None
+) -> AnimationOutputs:
     frames: list[Image.Image] = []
     durations: list[int] = []
     for frame in ImageSequence.Iterator(image):

@@ -106,15 +106,18 @@ def open_checked(path: Path, fmt: str, caps: ImageCaps) -> Image.Image:
     width, height = image.size
     if width < 1 or height < 1:
         raise PermanentError(f"the {label} file declares an empty image ({width}x{height})")
-    if width > caps.max_side or height > caps.max_side or width * height > caps.max_pixels:
+    try:
+        _check_dimensions(width, height, caps)
+    except PermanentError:
         image.close()
-        raise PermanentError(
-            f"image refused before decoding: it declares {width}x{height} pixels "
-            f"({width * height} pixels); the limits are {caps.max_side} per side and {caps.max_pixels} in all"
-        )
+        raise
     if fmt in ("gif", "webp"):
         try:
-            frames = _count_frames(image, label)
+            if fmt == "gif":
+                frames, width, height = gif_extent(path)
+                _check_dimensions(width, height, caps)
+            else:  # libwebp refuses frames outside the canvas
+                frames = _count_frames(image, label)
         except PermanentError:
             image.close()
             raise
@@ -125,6 +128,60 @@ def open_checked(path: Path, fmt: str, caps: ImageCaps) -> Image.Image:
                 f"{caps.max_frames} frames and {caps.max_total_pixels} pixels over all frames"
             )
     return image
+
+
+def _check_dimensions(width: int, height: int, caps: ImageCaps) -> None:
+    if width > caps.max_side or height > caps.max_side or width * height > caps.max_pixels:
+        raise PermanentError(
+            f"image refused before decoding: it declares {width}x{height} pixels "
+            f"({width * height} pixels); the limits are {caps.max_side} per side and {caps.max_pixels} in all"
+        )
+
+
+def gif_extent(path: Path) -> tuple[int, int, int]:
+    """(frames, width, height) of a GIF from its block structure alone, nothing decoded.
+
+    The size is the union of the logical screen and every frame's rectangle: Pillow grows the
+    canvas to a frame larger than the screen, so a small screen with one giant later frame
+    (its LZW data a megabyte) is as much a bomb as a giant screen."""
+    data = path.read_bytes()
+
+    def fail(why: str) -> PermanentError:
+        return PermanentError(f"the GIF file is corrupt or truncated: {why}")
+
+    if len(data) < 13:
+        raise fail("no logical screen descriptor")
+    width, height = struct.unpack("<HH", data[6:10])
+    position = 13 + (3 << ((data[10] & 7) + 1) if data[10] & 0x80 else 0)
+    frames = 0
+
+    def skip_sub_blocks(at: int) -> int:
+        while True:
+            if at >= len(data):
+                raise fail("a data block runs past the end of the file")
+            size = data[at]
+            at += 1 + size
+            if size == 0:
+                return at
+
+    while position < len(data):
+        kind = data[position]
+        if kind == 0x3B:  # trailer
+            break
+        if kind == 0x21:  # extension: label, then sub-blocks
+            position = skip_sub_blocks(position + 2)
+        elif kind == 0x2C:  # image descriptor
+            if position + 10 > len(data):
+                raise fail("an image descriptor is cut short")
+            left, top, frame_w, frame_h = struct.unpack("<HHHH", data[position + 1 : position + 9])
+            flags = data[position + 9]
+            width, height = max(width, left + frame_w), max(height, top + frame_h)
+            frames += 1
+            position += 10 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
+            position = skip_sub_blocks(position + 1)  # after the LZW minimum code size
+        else:
+            raise fail(f"unknown block 0x{kind:02x} at byte {position}")
+    return max(frames, 1), width, height
 
 
 def _count_frames(image: Image.Image, label: str) -> int:

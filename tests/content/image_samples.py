@@ -93,6 +93,14 @@ def gif_huge_screen(width: int = 65_535, height: int = 65_535) -> bytes:
     return header + descriptor + data + b"\x3b"
 
 
+def gif_giant_later_frame() -> bytes:
+    """A 10x10 GIF whose second frame declares 60 000 x 60 000: Pillow would grow the canvas."""
+    header = b"GIF89a" + struct.pack("<HHBBB", 10, 10, 0x80, 0, 0) + b"\x00\x00\x00\xff\xff\xff"
+    small = b"\x2c" + struct.pack("<HHHHB", 0, 0, 10, 10, 0) + b"\x02\x02\x44\x01\x00"
+    giant = b"\x2c" + struct.pack("<HHHHB", 0, 0, 60_000, 60_000, 0) + b"\x02\x02\x44\x01\x00"
+    return header + small + giant + b"\x3b"
+
+
 def truncated_jpeg() -> bytes:
     data = jpeg_bytes(photo(640, 480))
     return data[: len(data) // 2]

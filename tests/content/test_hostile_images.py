@@ -32,6 +32,7 @@ HOSTILE = {
     "truncated_jpeg": (samples.truncated_jpeg, "photo.jpg", "truncated"),
     "png_bomb": (samples.png_bomb, "photo.png", "100000x100000"),
     "gif_huge_screen": (samples.gif_huge_screen, "anim.gif", "65535x65535"),
+    "gif_giant_later_frame": (samples.gif_giant_later_frame, "anim.gif", "60000x60000"),
     "html_renamed_jpg": (lambda: samples.HTML_AS_JPG, "photo.jpg", "HTML page"),
     "svg_renamed_jpg": (lambda: samples.SVG_AS_JPG, "photo.jpg", "SVG document"),
     "jpeg_zip_polyglot": (samples.jpeg_zip_polyglot, "photo.jpg", "ZIP archive"),
@@ -65,7 +66,9 @@ def test_hostile_image_fails_once_with_a_clear_reason_and_leaves_nothing(case, e
         assert status in (JobStatus.FAILED, JobStatus.CANCELED, JobStatus.FINISHED), (job_id, status)
 
 
-@pytest.mark.parametrize("make", [samples.png_bomb, samples.gif_huge_screen], ids=["png", "gif"])
+@pytest.mark.parametrize(
+    "make", [samples.png_bomb, samples.gif_huge_screen, samples.gif_giant_later_frame], ids=["png", "gif", "gif-frame"]
+)
 def test_bomb_is_refused_from_its_header_without_running_a_decoder(make, tmp_path, monkeypatch, env):
     path = tmp_path / "bomb"
     path.write_bytes(make())
