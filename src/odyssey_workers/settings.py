@@ -29,14 +29,15 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 
     # --- core ----------------------------------------------------------------------------
-    var_dir: Path = Path("var")
-    redis_url: str | None = None
-    database_url: str | None = None
-    storage_url: str | None = None
-    worker_processes: Annotated[int, Field(ge=1, le=64)] = defaults.WORKER_PROCESSES
-    job_timeout_cap_seconds: Annotated[int, Field(ge=10)] = 6 * 3600
-    maintenance_interval_seconds: Annotated[int, Field(ge=1)] = defaults.MAINTENANCE_INTERVAL_SECONDS
-    log_level: str = "INFO"
+    var_dir: Path = Path("var")  # embedded defaults live here: SQLite, storage, bundled Redis
+    redis_url: str | None = None  # redis://, rediss:// or unix://; unset: the bundled Redis of `run`
+    database_url: str | None = None  # postgresql://... ; unset: SQLite at VAR_DIR/odyssey.db
+    database_busy_timeout_ms: Annotated[int, Field(ge=0)] = 15_000  # SQLite: wait this long for a writer
+    storage_url: str | None = None  # s3://bucket/prefix or file:///path; unset: VAR_DIR/storage
+    worker_processes: Annotated[int, Field(ge=1, le=64)] = defaults.WORKER_PROCESSES  # per worker command
+    job_timeout_cap_seconds: Annotated[int, Field(ge=10)] = 6 * 3600  # no job timeout exceeds this
+    maintenance_interval_seconds: Annotated[int, Field(ge=1)] = defaults.MAINTENANCE_INTERVAL_SECONDS  # abandoned jobs
+    log_level: str = "INFO"  # DEBUG, INFO, WARNING, ERROR
 
     # --- scheduler -----------------------------------------------------------------------------
     schedules_file: Path = Path("schedules.yaml")
@@ -44,22 +45,22 @@ class Settings(BaseSettings):
     schedule_runs_retention_days: Annotated[int, Field(ge=1)] = 400  # fired periods kept (covers a year)
 
     # --- dashboard and metrics -------------------------------------------------------------
-    dashboard_host: str = "127.0.0.1"
+    dashboard_host: str = "127.0.0.1"  # off loopback only with DASHBOARD_USERNAME and _PASSWORD
     dashboard_port: Port = defaults.DASHBOARD_PORT
-    dashboard_username: str | None = None
+    dashboard_username: str | None = None  # basic auth for rq-dashboard
     dashboard_password: SecretStr | None = None
-    metrics_host: str = "127.0.0.1"
+    metrics_host: str = "127.0.0.1"  # Prometheus /metrics and /health
     metrics_port: Port = defaults.METRICS_PORT
 
     # --- storage providers -------------------------------------------------------------------
     aws_access_key_id: SecretStr | None = None
     aws_secret_access_key: SecretStr | None = None
-    aws_region: str = "us-east-1"
-    s3_endpoint_url: str | None = None
+    aws_region: str = "us-east-1"  # S3 storage (and AWS providers)
+    s3_endpoint_url: str | None = None  # any S3-compatible store
     cloudinary_cloud_name: str | None = None
     cloudinary_api_key: SecretStr | None = None
     cloudinary_api_secret: SecretStr | None = None
-    cloudinary_api_base: str = "https://api.cloudinary.com"
+    cloudinary_api_base: str = "https://api.cloudinary.com"  # delivery copies go here when configured
 
     # --- content: images, watermarks, delivery (jobs/content, docs/content-images.md) ----------
     content_image_widths: list[Annotated[int, Field(ge=16, le=8192)]] = [320, 640, 1280, 2048]
