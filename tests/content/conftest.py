@@ -76,12 +76,14 @@ def asset_state(asset_id: int) -> dict[str, Any]:
 def process_with_worker(env: dict[str, str], asset_id: int, timeout: float = 90) -> dict[str, Any]:
     """Enqueue ``content.process_upload`` and let a real worker subprocess (burst mode: it
     quits when the queues are empty) run the whole chain; returns ``asset_state`` plus the
-    ``job_ids`` of process_upload and of every step of the chain."""
+    ``job_ids`` of process_upload and of every step of the chain, and the ``worker_log``."""
     from odyssey_workers.queues import enqueue
     from tests.support.workers import start_worker, wait_until
 
     job = enqueue("content.process_upload", asset_id=asset_id)
-    worker = start_worker(env, burst=True, log=Path(env["VAR_DIR"]) / "worker.log")
+    log = Path(env["VAR_DIR"]) / "worker.log"
+    log.unlink(missing_ok=True)
+    worker = start_worker(env, burst=True, log=log)
     try:
         wait_until(lambda: worker.poll() is not None, timeout=timeout, interval=0.2)
     finally:
@@ -90,4 +92,5 @@ def process_with_worker(env: dict[str, str], asset_id: int, timeout: float = 90)
             worker.wait(timeout=10)
     state = asset_state(asset_id)
     state["job_ids"] = [job.id, *state["details"].get("pipeline", {}).get("jobs", {}).values()]
+    state["worker_log"] = (Path(env["VAR_DIR"]) / "worker.log").read_text()
     return state
