@@ -170,23 +170,36 @@ def test_a_missing_schedules_file_is_a_clear_error(tmp_path: Path) -> None:
         load_schedules(tmp_path / "absent.yaml")
 
 
-def test_the_shipped_file_holds_the_twelve_platform_entries_and_validates() -> None:
+PLATFORM_ENTRIES = {
+    "analytics.daily", "content.cleanup", "engagement.daily", "backups.daily",
+    "payouts.weekly", "performance.weekly", "maintenance.weekly", "trends.weekly",
+    "tax.monthly", "revenue.monthly", "retention.monthly", "platform_metrics.monthly",
+}  # fmt: skip
+BILLING_ENTRIES = {"renewals.daily", "earnings_release.daily", "revenue.daily"}
+
+
+def test_the_shipped_file_holds_the_twelve_platform_entries_plus_billing_and_validates() -> None:
     entries = {entry.name: entry for entry in load_schedules(REPO_ROOT / "schedules.yaml")}
-    assert len(entries) == 12
+    assert set(entries) == PLATFORM_ENTRIES | BILLING_ENTRIES
     catalog = get_catalog()
     for entry in entries.values():
         # Enabled entries run real catalog jobs; the others say which area brings the job.
-        assert entry.job in catalog if entry.enabled else (entry.job in catalog or entry.area)
+        assert entry.job in catalog if entry.enabled else (entry.job not in catalog and entry.area)
     assert entries["analytics.daily"].cron == "0 2 * * *"
     assert entries["payouts.weekly"].cron == "0 10 * * 1"
     assert entries["payouts.weekly"].job == "payments.run_weekly_payouts"
     assert entries["platform_metrics.monthly"].cron == "0 9 1 * *"
     assert entries["maintenance.weekly"].enabled and entries["maintenance.weekly"].job == "system.maintenance"
-    assert {e.job for e in entries.values() if e.area == "payments"} == {
+    payments = {e.job for e in entries.values() if e.area == "payments"}
+    assert payments == {
         "payments.run_weekly_payouts",
         "payments.monthly_tax_report",
         "payments.monthly_revenue_report",
+        "payments.renew_subscriptions",
+        "payments.release_pending",
+        "payments.daily_revenue_report",
     }
+    assert all(entries[name].enabled for name in entries if entries[name].area == "payments")
 
 
 def test_the_scheduler_command_lists_every_problem_exits_non_zero_and_syncs_nothing(
