@@ -32,6 +32,9 @@ def demo_env() -> dict[str, str]:
     """The embedded defaults: no REDIS_URL, DATABASE_URL or STORAGE_URL."""
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL", "STORAGE_URL")}
     env.setdefault("VAR_DIR", "var")
+    # Demo only: earnings are payable at once instead of after the 7-day hold, so the payout
+    # step has something to pay.
+    env.setdefault("PAYOUT_HOLD_DAYS", "0")
     env.setdefault("COLUMNS", "120")  # rich tables from the CLI stay readable in a pipe
     return env
 
@@ -116,12 +119,100 @@ def runtime_round_trip() -> None:
     console.print(table)
 
 
+def show(text: str) -> None:
+    """Print a command's own output as it is (already laid out for 120 columns)."""
+    sys.stdout.write(text.rstrip() + "\n")
+    sys.stdout.flush()
+
+
 def _short(value: Any, limit: int = 110) -> str:
     text = json.dumps(value, default=str) if not isinstance(value, str) else value
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-STEPS: list[tuple[str, Callable[[], None]]] = [("runtime", runtime_round_trip)]
+def wait_for_jobs(jobs: list[Any], what: str, timeout: float = 300) -> list[Any]:
+    """Wait until every job has finished or failed; raise naming the first failure."""
+    from odyssey_workers.queues import failure_reason, fetch_job
+
+    wait_for(lambda: all(fetch_job(j.id).get_status().value in ("finished", "failed") for j in jobs), what, timeout)
+    stored = [fetch_job(j.id) for j in jobs]
+    for job in stored:
+        if job.get_status().value == "failed":
+            raise RuntimeError(f"{job.meta.get('job_name')} failed: {failure_reason(job)}")
+    return [job.return_value() for job in stored]
+
+
+def demo_people() -> tuple[int, list[int]]:
+    """A creator and three fans, as the platform's API service would have made them."""
+    from sqlalchemy import select
+
+    from odyssey_workers.db.models import Creator, Follow, User
+    from odyssey_workers.db.session import session_scope
+
+    stamp = time.strftime("%Y%m%d%H%M%S")
+    with session_scope() as session:
+        existing = session.scalar(select(Creator).where(Creator.handle == "demo-creator"))
+        if existing is None:
+            owner = User(email="creator@example.com", display_name="Ana (demo creator)")
+            session.add(owner)
+            session.flush()
+            existing = Creator(user_id=owner.id, handle="demo-creator")
+            session.add(existing)
+            session.flush()
+        fans = [
+            User(email=f"fan{i}-{stamp}@example.com", display_name=f"Fan {i}", locale=locale, time_zone=zone)
+            for i, (locale, zone) in enumerate([("en", "UTC"), ("fr", "Europe/Paris"), ("de", "Europe/Berlin")])
+        ]
+        session.add_all(fans)
+        session.flush()
+        session.add_all(Follow(follower_id=fan.id, creator_id=existing.id) for fan in fans)
+        return existing.id, [fan.id for fan in fans]
+
+
+def payments_round() -> None:
+    """Subscriptions renewed through the sandbox provider, split in the ledger, creator paid."""
+    from datetime import UTC, datetime, timedelta
+
+    import odyssey_workers
+    from odyssey_workers.db.models.payments import CreatorPaymentProfile, Plan, Subscription
+    from odyssey_workers.db.session import session_scope
+
+    console.print("[bold]Payments[/bold]: three fans' subscriptions renew, the split is posted, the creator is paid")
+    creator_id, fans = demo_people()
+    now = datetime.now(UTC)
+    with session_scope() as session:
+        if session.get(CreatorPaymentProfile, creator_id) is None:
+            session.add(
+                CreatorPaymentProfile(
+                    creator_id=creator_id, payout_destination="acct_demo", payout_currency="EUR", payout_verified=True
+                )
+            )
+        plan = Plan(creator_id=creator_id, name="Gold tier", interval="monthly", price_minor=999, currency="EUR")
+        session.add(plan)
+        session.flush()
+        for fan, token in zip(fans, ["tok_ok", "tok_ok", "tok_decline"], strict=True):
+            session.add(
+                Subscription(
+                    user_id=fan, plan_id=plan.id, creator_id=creator_id, status="active", payment_token=token,
+                    billing_country="DE", anchor_at=now - timedelta(days=31),
+                    current_period_start=now - timedelta(days=31), current_period_end=now - timedelta(minutes=1),
+                    next_attempt_at=now - timedelta(minutes=1),
+                )
+            )  # fmt: skip
+    renewals = wait_for_jobs([odyssey_workers.enqueue("payments.renew_subscriptions")], "the renewal run")
+    console.print(f"   renewals: {_short(renewals[0])}")
+    week = now.strftime("%G-W%V")
+    payouts = wait_for_jobs([odyssey_workers.enqueue("payments.run_weekly_payouts", week=week)], "the payout run")
+    console.print(f"   payout run {week}: {_short(payouts[0])}")
+    wait_for(lambda: "paid" in cli("payments", "payouts", "--week", week).stdout, "the creator's payout", 120)
+    show(cli("payments", "payouts", "--week", week).stdout)
+    show(cli("payments", "check").stdout)
+
+
+STEPS: list[tuple[str, Callable[[], None]]] = [
+    ("runtime", runtime_round_trip),
+    ("payments", payments_round),
+]
 
 
 def main() -> int:
@@ -135,7 +226,7 @@ def main() -> int:
                 failures.append(name)
                 console.print(f"[red]   {name} step failed: {exc}[/red]")
         console.print("[bold]Status[/bold] (odyssey-workers status)")
-        console.print(cli("status", check=False).stdout)
+        show(cli("status", check=False).stdout)
     finally:
         stop_service(process)
     if failures:
