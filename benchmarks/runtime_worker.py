@@ -65,7 +65,13 @@ def main() -> int:
     parser.add_argument("queues", nargs="+")
     parser.add_argument("--burst", action="store_true")
     args = parser.parse_args()
-    connection = Redis.from_url(os.environ["REDIS_URL"])
+    if args.kind == "ours":
+        # As ``odyssey-workers worker`` connects (REDIS_URL, timeouts, no CLIENT SETINFO).
+        from odyssey_workers.connection import get_redis
+
+        connection = get_redis()
+    else:
+        connection = Redis.from_url(os.environ["REDIS_URL"])
     started = time.perf_counter()
     worker = build(args.kind, args.queues, connection)
     built = time.perf_counter()

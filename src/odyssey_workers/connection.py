@@ -28,9 +28,18 @@ def get_redis(settings: Settings | None = None) -> Redis:
 
     ``health_check_interval`` makes a client that sat idle past a server restart reconnect
     instead of failing its first command.
+
+    ``driver_info=None`` turns off redis-py's ``CLIENT SETINFO`` handshake (library name and
+    version, for ``CLIENT LIST``): two round trips on every new connection, and every work horse
+    opens a new one after its fork.
     """
     url = redis_url(settings)
-    options: dict[str, Any] = {"socket_connect_timeout": 5, "health_check_interval": 15, "retry_on_timeout": True}
+    options: dict[str, Any] = {
+        "socket_connect_timeout": 5,
+        "health_check_interval": 15,
+        "retry_on_timeout": True,
+        "driver_info": None,
+    }
     if not url.startswith("unix:"):
         options["socket_keepalive"] = True  # TCP only: a unix socket connection refuses the option
     return Redis.from_url(url, **options)

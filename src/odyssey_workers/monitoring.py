@@ -28,14 +28,13 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, ThreadingWSGIServe
 from prometheus_client.registry import Collector
 from redis import Redis
 from redis.backoff import NoBackoff
+from redis.client import Pipeline
 from redis.exceptions import RedisError
 from redis.retry import Retry
 from rq.exceptions import AbandonedJobError, DeserializationError
 from rq.job import Job
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 from rq.worker import Worker
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
 from odyssey_workers import defaults
 from odyssey_workers.catalog import get_catalog
@@ -78,6 +77,11 @@ def metric_job_name(job: Job) -> str:
     return spec.name if spec else UNKNOWN_JOB
 
 
+def add_event(pipeline: Pipeline, event: str, job: Job) -> None:
+    """Queue one job event's count on a pipeline the caller executes (RQ's own, in the worker)."""
+    pipeline.hincrby(_event_key(event), metric_job_name(job), 1)
+
+
 def record_event(connection: Redis, event: str, job: Job) -> None:
     """Count one job event. A metrics failure is logged, never raised into the job's handling."""
     try:
@@ -102,23 +106,24 @@ def bucket_index(seconds: float) -> int:
     return len(DURATION_BUCKETS)
 
 
-def record_duration(connection: Redis, job: Job, outcome: str) -> None:
-    """Add the attempt's run time (started_at to ended_at) to its job's histogram."""
+def add_job_end(pipeline: Pipeline, job: Job, event: str, outcome: str) -> None:
+    """Queue, on RQ's own pipeline for the attempt's end, the ``event`` count and the attempt's
+    run time (started_at to ended_at) in its job's histogram under ``outcome``.
+
+    Written in the same round trip (and transaction) as the job's result, so the counts cannot
+    disagree with what Redis says happened to the job, and cost the work horse no extra trip.
+    """
+    name = metric_job_name(job)
+    pipeline.hincrby(_event_key(event), name, 1)
     if not (job.started_at and job.ended_at):
         return
     seconds = max((job.ended_at - job.started_at).total_seconds(), 0.0)
-    name = metric_job_name(job)
     key = _duration_key(name)
-    try:
-        # Buckets are stored one count per bucket (not cumulative): one HINCRBY per attempt.
-        with connection.pipeline(transaction=False) as pipe:
-            pipe.hincrby(key, f"{outcome}:bucket:{bucket_index(seconds)}", 1)
-            pipe.hincrbyfloat(key, f"{outcome}:sum", seconds)
-            pipe.hincrby(key, f"{outcome}:count", 1)
-            pipe.sadd(DURATION_INDEX_KEY, name)
-            pipe.execute()
-    except RedisError as exc:
-        logger.warning("could not record duration for job %s: %s", job.id, exc)
+    # Buckets are stored one count per bucket (not cumulative): one HINCRBY per attempt.
+    pipeline.hincrby(key, f"{outcome}:bucket:{bucket_index(seconds)}", 1)
+    pipeline.hincrbyfloat(key, f"{outcome}:sum", seconds)
+    pipeline.hincrby(key, f"{outcome}:count", 1)
+    pipeline.sadd(DURATION_INDEX_KEY, name)
 
 
 def _decode(value: bytes | str) -> str:
@@ -211,6 +216,11 @@ def metrics_registry(connection: Redis) -> CollectorRegistry:
 
 def check_health(settings: Settings | None = None, connection: Redis | None = None) -> dict[str, str]:
     """``{"redis": "ok" | "error: ...", "database": ...}``: each part asked right now."""
+    # Imported here, not at module level: the worker imports this module for its metric
+    # hooks, and SQLAlchemy would add ~11 MB to it, which every fork of a work horse pays for.
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
     from odyssey_workers.connection import get_redis
     from odyssey_workers.db.session import get_engine
 
