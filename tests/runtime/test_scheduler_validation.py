@@ -176,7 +176,7 @@ PLATFORM_ENTRIES = {
     "tax.monthly", "revenue.monthly", "retention.monthly", "platform_metrics.monthly",
 }  # fmt: skip
 BILLING_ENTRIES = {"renewals.daily", "earnings_release.daily", "revenue.daily"}
-UPKEEP_ENTRIES = {"content.recover_stuck"}
+UPKEEP_ENTRIES = {"content.recover_stuck", "notifications.recover_stuck", "digest.weekly"}
 
 
 def test_the_shipped_file_holds_the_twelve_platform_entries_plus_billing_and_validates() -> None:
