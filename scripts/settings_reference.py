@@ -69,7 +69,8 @@ def _fields_by_section() -> list[tuple[str, list[tuple[str, str]]]]:
 def render() -> str:
     out = [BEGIN, ""]
     for section, fields in _fields_by_section():
-        out += [f"**{section[0].upper()}{section[1:]}**", "", "| variable | default | secret | note |", "|---|---|---|---|"]
+        title = f"**{section[0].upper()}{section[1:]}**"
+        out += [title, "", "| variable | default | secret | note |", "|---|---|---|---|"]
         for name, comment in fields:
             secret = "yes" if _is_secret(Settings.model_fields[name].annotation) else ""
             default = _default(name).replace("|", "\\|")

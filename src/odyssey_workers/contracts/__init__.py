@@ -8,12 +8,15 @@ modules (a plug-in, or the test suite's own jobs) are named in ``ODYSSEY_EXTRA_C
 import importlib
 import os
 
-import odyssey_workers.contracts.schedules  # noqa: F401
-from odyssey_workers.contracts import system  # noqa: F401
-from odyssey_workers.contracts import payments  # noqa: F401
-from odyssey_workers.contracts import notifications  # noqa: F401
-from odyssey_workers.contracts import content  # noqa: F401
-from odyssey_workers.contracts import media  # noqa: F401
+# Each import declares that domain's jobs on the catalog.
+from odyssey_workers.contracts import (  # noqa: F401
+    content,
+    media,
+    notifications,
+    payments,
+    schedules,
+    system,
+)
 
 for _module in filter(None, (m.strip() for m in os.environ.get("ODYSSEY_EXTRA_CONTRACTS", "").split(","))):
     importlib.import_module(_module)
