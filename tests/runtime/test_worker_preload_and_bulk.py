@@ -4,6 +4,8 @@
   before the fork, the first time such a job comes up; the job still runs in its own horse;
   a function outside the catalog is never imported by the worker.
 * ``enqueue_many`` writes jobs with ``depends_on`` correctly, even on a job of the same batch.
+* Its leaner writes (two commands per job, no empty fields under a new id, payloads validated
+  per job name at once) store the same job ``enqueue`` stores, and a bad payload is named.
 """
 
 from __future__ import annotations
@@ -94,3 +96,58 @@ def test_enqueue_many_writes_jobs_depending_on_earlier_jobs_of_the_same_batch(re
     assert get_queue("high", redis_conn).job_ids == [jobs[3].id]
     assert get_queue("low", redis_conn).deferred_job_registry.get_job_ids() == [jobs[2].id]
     assert redis_conn.smembers("rq:queues") == {b"rq:queue:default", b"rq:queue:high", b"rq:queue:low"}
+
+
+def _job_fields(job_id: str, connection: Redis) -> dict[str, object]:
+    job = fetch_job(job_id, connection)
+    return {
+        "func_name": job.func_name,
+        "kwargs": job.kwargs,
+        "origin": job.origin,
+        "status": job.get_status(),
+        "timeout": job.timeout,
+        "result_ttl": job.result_ttl,
+        "failure_ttl": job.failure_ttl,
+        "meta": job.meta,
+        "description": job.description,
+        "retries_left": job.retries_left,
+        "started_at": job.started_at,
+        "worker_name": job.worker_name,
+        "enqueued_at is set": job.enqueued_at is not None,
+    }
+
+
+def test_a_bulk_enqueued_job_reads_back_the_same_as_one_enqueued_alone(redis_conn: Redis) -> None:
+    single = odyssey_workers.enqueue("testing.flaky", _connection=redis_conn, token="same", failures=1)
+    (bulk,) = odyssey_workers.enqueue_many([("testing.flaky", {"token": "same", "failures": 1})], connection=redis_conn)
+    assert _job_fields(bulk.id, redis_conn) == _job_fields(single.id, redis_conn)
+    assert get_queue("default", redis_conn).job_ids == [single.id, bulk.id]
+
+
+def test_bulk_enqueue_under_a_reused_job_id_clears_what_the_last_run_left(redis_conn: Redis) -> None:
+    odyssey_workers.enqueue_many([JobRequest("testing.mark", {"token": "one"}, job_id="again")], connection=redis_conn)
+    worker = OdysseyWorker(["default"], connection=redis_conn)
+    assert worker.work(burst=True, with_scheduler=False)
+    assert fetch_job("again", redis_conn).get_status() == JobStatus.FINISHED
+
+    odyssey_workers.enqueue_many([JobRequest("testing.mark", {"token": "two"}, job_id="again")], connection=redis_conn)
+    job = fetch_job("again", redis_conn)
+    assert (job.get_status(), job.kwargs["token"], job.started_at, job.worker_name) == (
+        JobStatus.QUEUED,
+        "two",
+        None,
+        None,
+    )
+
+
+def test_bulk_enqueue_names_the_bad_payload_of_a_mixed_batch_and_writes_nothing(redis_conn: Redis) -> None:
+    from odyssey_workers.errors import PayloadError
+
+    requests = [
+        ("testing.mark_high", {"token": "fine"}),
+        *[("testing.mark", {"token": f"t{i}"}) for i in range(50)],
+        ("testing.mark", {"token": "x", "surprise": 1}),
+    ]
+    with pytest.raises(PayloadError, match=r"^testing\.mark: bad payload: surprise: is not a field of this job"):
+        odyssey_workers.enqueue_many(requests, connection=redis_conn)
+    assert redis_conn.keys("*") == []
