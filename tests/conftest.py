@@ -100,6 +100,28 @@ def redis_conn(env: dict[str, str], redis_server: RedisServer) -> Iterator[Redis
     connection.close()
 
 
+def fresh_database_url(
+    request: pytest.FixtureRequest,
+    env: dict[str, str],
+    var_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    postgres_server: PostgresServer | None,
+    name: str,
+) -> str:
+    """A new, empty database for this test (``request.param``: sqlite or postgresql), made the
+    service's ``DATABASE_URL``."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{var_dir / f'{name}.db'}"
+    else:
+        if postgres_server is None:
+            pytest.skip("PostgreSQL server binaries not installed (make test installs them as root)")
+        url = postgres_server.create_database(f"{name}_{os.getpid()}_{abs(hash(request.node.nodeid)) % 10**8}")
+    monkeypatch.setenv("DATABASE_URL", url)
+    env["DATABASE_URL"] = url
+    reset_runtime_caches()
+    return url
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(
     request: pytest.FixtureRequest,
@@ -109,16 +131,8 @@ def database_url(
     postgres_server: PostgresServer | None,
 ) -> str:
     """A migrated, empty database: a SQLite file, then a real PostgreSQL database."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{var_dir / 'test.db'}"
-    else:
-        if postgres_server is None:
-            pytest.skip("PostgreSQL server binaries not installed (make test installs them as root)")
-        url = postgres_server.create_database(f"t_{os.getpid()}_{abs(hash(request.node.nodeid)) % 10**8}")
-    monkeypatch.setenv("DATABASE_URL", url)
-    env["DATABASE_URL"] = url
-    reset_runtime_caches()
     from odyssey_workers.db.migrate import upgrade
 
+    url = fresh_database_url(request, env, var_dir, monkeypatch, postgres_server, "t")
     upgrade(url)
     return url

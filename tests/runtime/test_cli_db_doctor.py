@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ from click.testing import CliRunner
 from redis import Redis
 
 from odyssey_workers.cli import main
-from tests.conftest import reset_runtime_caches
+from tests.conftest import fresh_database_url, reset_runtime_caches
 from tests.support.servers import PostgresServer, free_port
 
 
@@ -24,15 +23,7 @@ def empty_database_url(
     postgres_server: PostgresServer | None,
 ) -> str:
     """A database with no tables yet: a new SQLite file, then a new PostgreSQL database."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{var_dir / 'empty.db'}"
-    else:
-        if postgres_server is None:
-            pytest.skip("PostgreSQL server binaries not installed (make test installs them as root)")
-        url = postgres_server.create_database(f"empty_{os.getpid()}_{abs(hash(request.node.nodeid)) % 10**8}")
-    monkeypatch.setenv("DATABASE_URL", url)
-    reset_runtime_caches()
-    return url
+    return fresh_database_url(request, env, var_dir, monkeypatch, postgres_server, "empty")
 
 
 def test_db_current_says_an_empty_database_is_behind_and_upgrade_brings_it_up(empty_database_url: str) -> None:

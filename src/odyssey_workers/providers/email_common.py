@@ -9,6 +9,7 @@ and one-click unsubscribe headers (RFC 2369 ``List-Unsubscribe`` + RFC 8058
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -17,7 +18,7 @@ from email.utils import format_datetime, formataddr, parseaddr
 from email_validator import EmailNotValidError, validate_email
 from markupsafe import escape
 
-from odyssey_workers.providers.outcomes import InvalidAddress
+from odyssey_workers.providers.outcomes import InvalidAddress, Outcome, Sent
 
 
 @dataclass(frozen=True)
@@ -121,3 +122,43 @@ class EmailBatch:
             )
             for r in self.recipients
         ]
+
+
+def send_each(send: Callable[[OutgoingEmail], Outcome], mails: Sequence[OutgoingEmail]) -> list[Outcome]:
+    """One call per mail; a failure becomes that mail's outcome instead of stopping the rest."""
+    outcomes: list[Outcome] = []
+    for mail in mails:
+        try:
+            outcomes.append(send(mail))
+        except Exception as exc:  # noqa: BLE001 - reported per recipient
+            outcomes.append(exc)
+    return outcomes
+
+
+def send_in_chunks(
+    batch: EmailBatch,
+    chunk_size: int,
+    post: Callable[[EmailBatch, list[Recipient]], str | None],
+    sent: Callable[[str | None], Sent],
+) -> list[Outcome]:
+    """A provider batch API: invalid addresses fail alone, the rest go ``chunk_size`` per call.
+
+    A failed call is the outcome of every recipient in its chunk; the list comes back in the
+    batch's recipient order.
+    """
+    results: dict[str, Outcome] = {}
+    valid: list[Recipient] = []
+    for recipient in batch.recipients:
+        try:
+            check_email(recipient.to)
+            valid.append(recipient)
+        except Exception as exc:  # noqa: BLE001 - reported per recipient
+            results[recipient.key] = exc
+    for start in range(0, len(valid), chunk_size):
+        chunk = valid[start : start + chunk_size]
+        try:
+            outcome = sent(post(batch, chunk))
+            results.update({r.key: outcome for r in chunk})
+        except Exception as exc:  # noqa: BLE001 - the call's failure is every recipient's
+            results.update({r.key: exc for r in chunk})
+    return [results[r.key] for r in batch.recipients]

@@ -18,8 +18,9 @@ from odyssey_workers.providers.email_common import (
     EmailBatch,
     OutgoingEmail,
     Recipient,
-    check_email,
     html_placeholders,
+    send_each,
+    send_in_chunks,
 )
 from odyssey_workers.providers.httpapi import provider_client, raise_for_outcome, request
 from odyssey_workers.providers.outcomes import Outcome, Sent
@@ -60,31 +61,10 @@ class MailgunMailer:
         return outcome
 
     def send_many(self, mails: Sequence[OutgoingEmail]) -> list[Outcome]:
-        return [self._one(mail) for mail in mails]
-
-    def _one(self, mail: OutgoingEmail) -> Outcome:
-        try:
-            return self.send(mail)
-        except Exception as exc:  # noqa: BLE001 - reported per recipient
-            return exc
+        return send_each(self.send, mails)
 
     def send_batch(self, batch: EmailBatch) -> list[Outcome]:
-        results: dict[str, Outcome] = {}
-        valid: list[Recipient] = []
-        for recipient in batch.recipients:
-            try:
-                check_email(recipient.to)
-                valid.append(recipient)
-            except Exception as exc:  # noqa: BLE001 - reported per recipient
-                results[recipient.key] = exc
-        for start in range(0, len(valid), MAX_BATCH):
-            chunk = valid[start : start + MAX_BATCH]
-            try:
-                message_id = self._post(batch, chunk)
-                results.update({r.key: Sent(message_id=message_id) for r in chunk})
-            except Exception as exc:  # noqa: BLE001 - the call's failure is every recipient's
-                results.update({r.key: exc for r in chunk})
-        return [results[r.key] for r in batch.recipients]
+        return send_in_chunks(batch, MAX_BATCH, self._post, lambda message_id: Sent(message_id=message_id))
 
     def _post(self, batch: EmailBatch, recipients: list[Recipient]) -> str | None:
         variables = {

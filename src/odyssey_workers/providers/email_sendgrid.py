@@ -15,8 +15,9 @@ from odyssey_workers.providers.email_common import (
     EmailBatch,
     OutgoingEmail,
     Recipient,
-    check_email,
     html_placeholders,
+    send_each,
+    send_in_chunks,
     unsubscribe_headers,
 )
 from odyssey_workers.providers.httpapi import provider_client, raise_for_outcome, request
@@ -51,31 +52,12 @@ class SendgridMailer:
         return outcome
 
     def send_many(self, mails: Sequence[OutgoingEmail]) -> list[Outcome]:
-        outcomes: list[Outcome] = []
-        for mail in mails:
-            try:
-                outcomes.append(self.send(mail))
-            except Exception as exc:  # noqa: BLE001 - reported per recipient
-                outcomes.append(exc)
-        return outcomes
+        return send_each(self.send, mails)
 
     def send_batch(self, batch: EmailBatch) -> list[Outcome]:
-        results: dict[str, Outcome] = {}
-        valid: list[Recipient] = []
-        for recipient in batch.recipients:
-            try:
-                check_email(recipient.to)
-                valid.append(recipient)
-            except Exception as exc:  # noqa: BLE001 - reported per recipient
-                results[recipient.key] = exc
-        for start in range(0, len(valid), MAX_PERSONALIZATIONS):
-            chunk = valid[start : start + MAX_PERSONALIZATIONS]
-            try:
-                message_id = self._post(batch, chunk)
-                results.update({r.key: Sent(message_id=message_id, http_status=202) for r in chunk})
-            except Exception as exc:  # noqa: BLE001 - the call's failure is every recipient's
-                results.update({r.key: exc for r in chunk})
-        return [results[r.key] for r in batch.recipients]
+        return send_in_chunks(
+            batch, MAX_PERSONALIZATIONS, self._post, lambda message_id: Sent(message_id=message_id, http_status=202)
+        )
 
     def _personalization(self, r: Recipient) -> dict[str, Any]:
         substitutions = {f"%recipient.{k}%": v for k, v in r.values().items()}
