@@ -42,4 +42,8 @@ def get_redis(settings: Settings | None = None) -> Redis:
     }
     if not url.startswith("unix:"):
         options["socket_keepalive"] = True  # TCP only: a unix socket connection refuses the option
+    if url.startswith("redis+sentinel:"):
+        from odyssey_workers.sentinel import sentinel_master
+
+        return sentinel_master(url, **options)
     return Redis.from_url(url, **options)

@@ -20,7 +20,7 @@ from odyssey_workers import defaults
 from odyssey_workers.errors import ConfigurationError
 
 Port = Annotated[int, Field(ge=1, le=65535)]
-REDIS_SCHEMES = ("redis", "rediss", "unix")
+REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+sentinel")
 
 
 class Settings(BaseSettings):
@@ -30,7 +30,7 @@ class Settings(BaseSettings):
 
     # --- core ----------------------------------------------------------------------------
     var_dir: Path = Path("var")  # embedded defaults live here: SQLite, storage, bundled Redis
-    redis_url: str | None = None  # redis://, rediss:// or unix://; unset: the bundled Redis of `run`
+    redis_url: str | None = None  # redis://, rediss://, unix:// or redis+sentinel://; unset: bundled
     database_url: str | None = None  # postgresql://... ; unset: SQLite at VAR_DIR/odyssey.db
     database_busy_timeout_ms: Annotated[int, Field(ge=0)] = 15_000  # SQLite: wait this long for a writer
     storage_url: str | None = None  # s3://bucket/prefix or file:///path; unset: VAR_DIR/storage
@@ -201,7 +201,12 @@ class Settings(BaseSettings):
             return None
         parts = urlsplit(value)
         if parts.scheme not in REDIS_SCHEMES:
-            raise ValueError("expected a redis://, rediss:// or unix:// URL")
+            raise ValueError("expected a redis://, rediss://, unix:// or redis+sentinel:// URL")
+        if parts.scheme == "redis+sentinel":
+            from odyssey_workers.sentinel import parse_sentinel_url
+
+            parse_sentinel_url(value)  # raises ValueError naming what is wrong
+            return value
         if parts.scheme != "unix" and not parts.hostname:
             raise ValueError("expected a host, as in redis://host:6379/0")
         try:

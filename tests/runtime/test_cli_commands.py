@@ -59,7 +59,7 @@ def test_malformed_redis_url_is_one_line_naming_the_variable(env: dict[str, str]
     result = run_cli({**env, "REDIS_URL": "http://cache.internal:6379"}, *args)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        "Error: invalid configuration: REDIS_URL: expected a redis://, rediss:// or unix:// URL"
+        "Error: invalid configuration: REDIS_URL: expected a redis://, rediss://, unix:// or redis+sentinel:// URL"
     ]
     assert "Traceback" not in result.stdout + result.stderr
 

@@ -14,7 +14,7 @@ from odyssey_workers.settings import load_settings
 @pytest.mark.parametrize(
     ("value", "reason"),
     [
-        ("http://localhost:6379", "expected a redis://, rediss:// or unix:// URL"),
+        ("http://localhost:6379", "expected a redis://, rediss://, unix:// or redis+sentinel:// URL"),
         ("redis://:6379", "expected a host"),
         ("redis://localhost:notaport/0", "expected a numeric port"),
     ],
@@ -69,4 +69,4 @@ def test_command_with_malformed_redis_url_prints_one_line_and_no_traceback(tmp_p
     assert out.returncode != 0
     assert "Traceback" not in out.stderr
     lines = [line for line in out.stderr.splitlines() if line.strip()]
-    assert lines == ["Error: invalid configuration: REDIS_URL: expected a redis://, rediss:// or unix:// URL"]
+    assert lines == ["Error: invalid configuration: REDIS_URL: expected a redis://, rediss://, unix:// or redis+sentinel:// URL"]

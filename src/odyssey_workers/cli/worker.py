@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 import click
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq.serializers import JSONSerializer
-from rq.worker_pool import WorkerPool
+from rq.worker_pool import ForkProcess, WorkerPool
 
 from odyssey_workers import defaults
 from odyssey_workers.cli import main, safe_url
@@ -55,7 +56,7 @@ def run_workers(queues: list[str], processes: int, burst: bool, check_database: 
         worker = OdysseyWorker(queues, connection=connection)
         worker.work(burst=burst, with_scheduler=True)
         return
-    pool = WorkerPool(
+    pool = OdysseyWorkerPool(
         queues,
         connection=connection,
         num_workers=processes,
@@ -64,6 +65,26 @@ def run_workers(queues: list[str], processes: int, burst: bool, check_database: 
         serializer=JSONSerializer,
     )
     pool.start(burst=burst)
+
+
+class OdysseyWorkerPool(WorkerPool):
+    """RQ's worker pool, each worker process connecting through ``get_redis()`` after the fork.
+
+    RQ rebuilds a child's connection from the parent's pool arguments, which cannot describe a
+    Sentinel-managed connection; our own settings can, for every kind of ``REDIS_URL``.
+    """
+
+    def get_worker_process(self, name: str, burst: bool, _sleep: float = 0, logging_level: str = "INFO") -> Any:
+        return ForkProcess(
+            target=_run_pool_worker,
+            args=(name, self._queue_names, burst, logging_level),
+            name=f"Worker {name} (WorkerPool {self.name})",
+        )
+
+
+def _run_pool_worker(name: str, queue_names: list[str], burst: bool, logging_level: str) -> None:
+    worker = OdysseyWorker(queue_names, name=name, connection=get_redis())
+    worker.work(burst=burst, with_scheduler=True, logging_level=logging_level)
 
 
 @main.command()
