@@ -69,4 +69,5 @@ def test_command_with_malformed_redis_url_prints_one_line_and_no_traceback(tmp_p
     assert out.returncode != 0
     assert "Traceback" not in out.stderr
     lines = [line for line in out.stderr.splitlines() if line.strip()]
-    assert lines == ["Error: invalid configuration: REDIS_URL: expected a redis://, rediss://, unix:// or redis+sentinel:// URL"]
+    expected = "REDIS_URL: expected a redis://, rediss://, unix:// or redis+sentinel:// URL"
+    assert lines == [f"Error: invalid configuration: {expected}"]
