@@ -69,7 +69,7 @@ def start_service() -> subprocess.Popen[bytes]:
     settings = load_settings()
     log = Path(demo_env()["VAR_DIR"]) / "demo-service.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    console.print(f"[bold]1. Starting the service[/bold] (odyssey-workers run; its log: {log})")
+    console.print(f"[bold]Starting the service[/bold] (odyssey-workers run; its log: {log})")
     with log.open("ab") as handle:
         process = subprocess.Popen(
             [COMMAND, "run"], env=demo_env(), stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
@@ -104,7 +104,7 @@ def runtime_round_trip() -> None:
     import odyssey_workers
     from odyssey_workers.queues import failure_reason, fetch_job
 
-    console.print("[bold]2. Runtime[/bold]: three catalog jobs enqueued by name, done by worker processes")
+    console.print("[bold]Runtime[/bold]: three catalog jobs enqueued by name, done by worker processes")
     jobs = [
         odyssey_workers.enqueue("system.ping", message="hello from the demo"),
         odyssey_workers.enqueue("system.media_check"),
