@@ -2,12 +2,56 @@
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from odyssey_workers.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+REDIS_WAIT_MAX_SECONDS = 10.0
+"""The longest pause between two attempts to reach Redis, in seconds."""
+
+
+def safe_url(url: str) -> str:
+    """The URL without any password in it."""
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+def wait_for_redis(
+    connection: Redis,
+    *,
+    stopping: Callable[[], bool] = lambda: False,
+    label: str = "",
+    log: logging.Logger | logging.LoggerAdapter[logging.Logger] = logger,
+) -> bool:
+    """Block until ``connection`` answers, retrying with capped backoff; one log line per attempt.
+
+    Workers, ``run`` and the scheduler wait for a Redis that is starting or coming back rather
+    than exit. Returns False if ``stopping()`` turned true before Redis answered.
+    """
+    delay = 0.5
+    while not stopping():
+        try:
+            connection.ping()
+            return True
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            log.warning("%scannot reach Redis at %s: %s; next try in %.1f s", label, safe_url(redis_url()), exc, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, REDIS_WAIT_MAX_SECONDS)
+    return False
 
 
 def bundled_redis_socket(settings: Settings) -> Path:

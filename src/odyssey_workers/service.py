@@ -28,11 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
 
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-
 from odyssey_workers.bundled_redis import BundledRedis
-from odyssey_workers.connection import get_redis
+from odyssey_workers.connection import get_redis, wait_for_redis
 from odyssey_workers.errors import ConfigurationError, OdysseyError
 from odyssey_workers.settings import Settings
 
@@ -50,8 +47,6 @@ CRASH_LOOP_LIMIT = 3
 FORCED_STOP_GRACE_SECONDS = 10.0
 """After a second Ctrl-C, how long children get before SIGKILL, in seconds."""
 
-REDIS_WAIT_MAX_SECONDS = 10.0
-"""The longest pause between two attempts to reach an external Redis at start, in seconds."""
 
 PR_SET_PDEATHSIG = 1
 
@@ -161,19 +156,8 @@ class Supervisor:
 
     def wait_for_external_redis(self) -> None:
         """A service waits for its Redis (it may be starting too); one log line per attempt."""
-        from odyssey_workers.cli import describe_error
-
-        delay = 0.5
-        while True:
-            try:
-                get_redis(self.settings).ping()
-                return
-            except (RedisConnectionError, RedisTimeoutError) as exc:
-                if self.stop_requests:
-                    raise SupervisorError("stopped while waiting for Redis") from None
-                logger.warning("%s; next try in %.1f s", describe_error(exc), delay)
-                time.sleep(delay)
-                delay = min(delay * 2, REDIS_WAIT_MAX_SECONDS)
+        if not wait_for_redis(get_redis(self.settings), stopping=lambda: bool(self.stop_requests)):
+            raise SupervisorError("stopped while waiting for Redis")
 
     def child_env(self, url: str) -> dict[str, str]:
         env = dict(os.environ)

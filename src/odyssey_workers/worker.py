@@ -31,14 +31,12 @@ from rq.utils import now
 
 from odyssey_workers import defaults, monitoring
 from odyssey_workers.catalog import get_catalog
+from odyssey_workers.connection import wait_for_redis
 from odyssey_workers.errors import ConfigurationError
 from odyssey_workers.jobclass import CatalogJob
 from odyssey_workers.settings import get_settings
 
 logger = logging.getLogger(__name__)
-
-RECONNECT_MAX_SECONDS = 10.0
-"""The longest wait between two attempts to reach a lost Redis, in seconds."""
 
 
 _preloaded: set[str] = set()
@@ -250,17 +248,9 @@ class OdysseyWorker(Worker):
         return bool(self._stop_requested or getattr(self, "_shutdown_requested_date", None))
 
     def _wait_for_redis(self) -> None:
-        delay = 0.5
-        while not self.stopping:
-            try:
-                self.connection.ping()
-                self.log.info("Worker %s: Redis is back", self.name)
-                return
-            except (RedisConnectionError, RedisTimeoutError) as exc:
-                self.log.warning("Worker %s: Redis unreachable (%s); next try in %.1f s", self.name, exc, delay)
-                time.sleep(delay)
-                delay = min(delay * 2, RECONNECT_MAX_SECONDS)
-        raise SystemExit(0)
+        if not wait_for_redis(self.connection, stopping=lambda: self.stopping, label=f"Worker {self.name}: "):
+            raise SystemExit(0)
+        self.log.info("Worker %s: Redis is back", self.name)
 
     def _forget_stale_registration(self) -> None:
         # The worker could not register its death while Redis was down; RQ would refuse to

@@ -137,5 +137,5 @@ def test_worker_started_before_redis_waits_for_it_then_works(env: dict[str, str]
     finally:
         kill_group(worker)
     log = (tmp_path / "worker.log").read_text()
-    assert "is unreachable" in log
-    assert "Traceback" not in log.split("is unreachable", 1)[1].split("Listening", 1)[0]
+    assert "cannot reach Redis at" in log
+    assert "Traceback" not in log.split("cannot reach Redis at", 1)[1].split("Listening", 1)[0]

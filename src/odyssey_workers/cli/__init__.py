@@ -16,6 +16,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import OperationalError
 
+from odyssey_workers.connection import safe_url
 from odyssey_workers.errors import OdysseyError
 
 COMMAND_MODULES = [
@@ -68,17 +69,6 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(exc, OperationalError):
         return f"database error: {str(exc.orig).strip().splitlines()[0] if exc.orig else exc}"
     return f"{type(exc).__name__}: {exc}"
-
-
-def safe_url(url: str) -> str:
-    """The URL without any password in it."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
 
 
 @click.group(cls=FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"]})

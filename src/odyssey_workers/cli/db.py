@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from odyssey_workers.cli import main, safe_url
+from odyssey_workers.cli import main
+from odyssey_workers.connection import safe_url
 from odyssey_workers.settings import get_settings
 
 

@@ -17,8 +17,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from odyssey_workers.cli import describe_error, main, safe_url
+from odyssey_workers.cli import describe_error, main
 from odyssey_workers.cli.jobinfo import to_json
+from odyssey_workers.connection import safe_url
 from odyssey_workers.errors import OdysseyError
 from odyssey_workers.settings import Settings, get_settings
 

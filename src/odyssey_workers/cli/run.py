@@ -11,7 +11,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from odyssey_workers.cli import main, safe_url
+from odyssey_workers.cli import main
+from odyssey_workers.connection import safe_url
 from odyssey_workers.settings import get_settings
 
 logger = logging.getLogger(__name__)

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 import click
-from redis import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq.serializers import JSONSerializer
 from rq.worker_pool import ForkProcess, WorkerPool
 
 from odyssey_workers import defaults
-from odyssey_workers.cli import main, safe_url
-from odyssey_workers.connection import get_redis, redis_url
+from odyssey_workers.cli import main
+from odyssey_workers.connection import get_redis, wait_for_redis
 from odyssey_workers.db.migrate import ensure_up_to_date
 from odyssey_workers.jobclass import CatalogJob
 from odyssey_workers.settings import get_settings
@@ -24,29 +20,13 @@ from odyssey_workers.worker import OdysseyWorker, preload_job_modules, preload_m
 logger = logging.getLogger(__name__)
 
 
-def wait_for_redis(connection: Redis, max_delay: float = 10.0) -> None:
-    """Block until Redis answers: a worker started before Redis (or during an outage) waits.
-
-    One log line per attempt with a capped backoff; SIGTERM/SIGINT end the wait.
-    """
-    delay = 0.5
-    while True:
-        try:
-            connection.ping()
-            return
-        except (RedisConnectionError, RedisTimeoutError) as exc:
-            logger.warning("Redis at %s is unreachable (%s); retrying in %.1f s", safe_url(redis_url()), exc, delay)
-            time.sleep(delay)
-            delay = min(delay * 2, max_delay)
-
-
 def run_workers(queues: list[str], processes: int, burst: bool, check_database: bool = True) -> None:
     """Run ``processes`` workers until stopped (SIGTERM/SIGINT: warm shutdown) or, in burst mode, idle."""
     for name in queues:
         if name not in defaults.QUEUE_NAMES:
             raise click.BadParameter(f"unknown queue {name!r} (queues: {', '.join(defaults.QUEUE_NAMES)})")
     connection = get_redis()
-    wait_for_redis(connection)
+    wait_for_redis(connection)  # a worker started before Redis waits for it
     if check_database:
         ensure_up_to_date()
     if preload_mode() == "all":

@@ -30,14 +30,12 @@ from rq.job import Job
 from rq.queue import Queue
 from rq_scheduler import Scheduler
 
+from odyssey_workers.connection import REDIS_WAIT_MAX_SECONDS
 from odyssey_workers.jobclass import CatalogJob
 from odyssey_workers.queues import enqueue, get_queue
 from odyssey_workers.scheduling.periods import FIRE_JOB, next_run, period_tick
 
 logger = logging.getLogger(__name__)
-
-RECONNECT_MAX_SECONDS = 10.0
-"""The longest wait between two attempts to reach a lost Redis, in seconds."""
 
 
 def unix_seconds(moment: datetime) -> int:
@@ -133,7 +131,7 @@ class OdysseyScheduler(Scheduler):  # type: ignore[misc]  # rq-scheduler ships n
                     logger.warning("scheduler %s: Redis unreachable (%s); next try in %.1f s", self.name, exc, delay)
                     lost = True
                     self._stop.wait(delay)
-                    delay = min(delay * 2, RECONNECT_MAX_SECONDS)
+                    delay = min(delay * 2, REDIS_WAIT_MAX_SECONDS)
                     continue
                 delay = 0.5
                 if burst and done:
