@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,7 @@ from redis.client import Pipeline
 from rq import Queue
 from rq.job import Job
 from rq.rate_limit import RateLimit
+from rq.results import Result
 from rq.serializers import JSONSerializer
 
 from odyssey_workers import defaults
@@ -256,10 +258,25 @@ def failure_text(job: Job) -> str | None:
     return result.exc_string
 
 
-def failure_reason(job: Job) -> str | None:
-    """One readable line: the last line of the failure, as ``ErrorType: message``."""
-    text = failure_text(job)
-    if not text:
-        return None
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else None
+_QUALIFIED_EXCEPTION = re.compile(r"^(?:[A-Za-z_][\w]*\.)+(?P<name>[A-Za-z_]\w*(?:Error|Exception|Exit)\b.*)$")
+
+
+def short_exception(exc_string: str) -> str:
+    """The last line of a traceback, without the exception's module path."""
+    lines = [line.strip() for line in exc_string.strip().splitlines() if line.strip()]
+    if not lines:
+        return ""
+    match = _QUALIFIED_EXCEPTION.match(lines[-1])
+    return match.group("name") if match else lines[-1]
+
+
+def failure_reason(job: Job) -> str:
+    """Why the job failed, in one line (from its latest result): ``ErrorType: message``."""
+    result = job.latest_result()
+    if result is None:
+        return "no result recorded"
+    if result.type == Result.Type.MAX_RETRIES_EXCEEDED:
+        return "gave up: maximum retries exceeded"
+    if result.type == Result.Type.STOPPED:
+        return "stopped"
+    return short_exception(result.exc_string or "") or "failed (no reason recorded)"

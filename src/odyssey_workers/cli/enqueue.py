@@ -13,8 +13,9 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from odyssey_workers.cli import main
-from odyssey_workers.cli.jobinfo import failure_reason, job_name, progress_text, to_json
+from odyssey_workers.cli.jobinfo import job_name, progress_text, to_json
 from odyssey_workers.progress import read_progress
+from odyssey_workers.queues import failure_reason
 
 POLL_SECONDS = 0.25
 """How often ``--wait`` reads the job's status and progress, in seconds."""

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from rq.exceptions import DeserializationError
 from rq.job import Job
-from rq.results import Result
 
 from odyssey_workers.catalog import get_catalog
 from odyssey_workers.progress import read_progress
-
-_QUALIFIED_EXCEPTION = re.compile(r"^(?:[A-Za-z_][\w]*\.)+(?P<name>[A-Za-z_]\w*(?:Error|Exception|Exit)\b.*)$")
 
 
 def job_name(job: Job) -> str:
@@ -37,28 +33,6 @@ def progress_text(job: Job) -> str:
     if progress.get("eta_seconds") is not None:
         text += f" ({progress['eta_seconds']:.0f}s left)"
     return text
-
-
-def short_exception(exc_string: str) -> str:
-    """The last line of a traceback, without the exception's module path."""
-    lines = [line.strip() for line in exc_string.strip().splitlines() if line.strip()]
-    if not lines:
-        return ""
-    last = lines[-1]
-    match = _QUALIFIED_EXCEPTION.match(last)
-    return match.group("name") if match else last
-
-
-def failure_reason(job: Job) -> str:
-    """Why the job failed, in one line (from its latest result)."""
-    result = job.latest_result()
-    if result is None:
-        return "no result recorded"
-    if result.type == Result.Type.MAX_RETRIES_EXCEEDED:
-        return "gave up: maximum retries exceeded"
-    if result.type == Result.Type.STOPPED:
-        return "stopped"
-    return short_exception(result.exc_string or "") or "failed (no reason recorded)"
 
 
 def to_json(value: Any) -> str:

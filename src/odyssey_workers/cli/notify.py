@@ -140,7 +140,7 @@ def notify(
         return
     if not users and followers_of is None:
         raise click.UsageError("give --user ID (repeatable) or --followers-of CREATOR_ID")
-    from odyssey_workers.queues import enqueue, fetch_job
+    from odyssey_workers.queues import enqueue, failure_reason, fetch_job
 
     key = f"cli:{uuid.uuid4().hex}"
     job = enqueue(
@@ -154,9 +154,7 @@ def notify(
     while time.monotonic() < deadline:
         job = fetch_job(job.id)
         if job.is_failed:
-            result = job.latest_result()
-            reason = (result.exc_string or "").strip().splitlines()[-1] if result else "unknown"
-            raise click.ClickException(f"notify failed: {reason}")
+            raise click.ClickException(f"notify failed: {failure_reason(job)}")
         rows = _outcomes(key)
         if job.is_finished and rows and _settled(rows):
             _print_outcomes(rows)

@@ -25,7 +25,8 @@ from rq.worker import Worker
 
 from odyssey_workers import defaults
 from odyssey_workers.cli import main
-from odyssey_workers.cli.jobinfo import failure_reason, job_name, progress_text, to_json
+from odyssey_workers.cli.jobinfo import job_name, progress_text, to_json
+from odyssey_workers.queues import failure_reason
 
 logger = logging.getLogger(__name__)
 
