@@ -173,6 +173,7 @@ def test_status_shows_depths_running_progress_failures_and_registered_sections(
     assert burst.wait(timeout=60) == 0
     running = enqueue("system.sleep", seconds=30, steps=30)
     worker = start_worker(env)
+    registered = list(STATUS_SECTIONS)  # other areas' sections (notifications) stay after this test
     register_status_section("deliveries", lambda connection: [{"channel": "email", "sent": 3}])
     try:
         wait_until(lambda: "progress" in fetch_job(running.id).get_meta(), timeout=60)
@@ -180,7 +181,7 @@ def test_status_shows_depths_running_progress_failures_and_registered_sections(
             enqueue("testing.mark_low", token="waiting")
         result = CliRunner().invoke(main, ["status", "--json"])
     finally:
-        STATUS_SECTIONS.clear()
+        STATUS_SECTIONS[:] = registered
         stop_worker(worker, timeout=1)
     assert result.exit_code == 0, result.output
     status = json.loads(result.stdout)
