@@ -53,3 +53,6 @@ METRICS_PORT = 9182
 
 BULK_PIPELINE_SIZE = 1000
 """Jobs written per Redis pipeline round trip by ``enqueue_many``."""
+
+MAINTENANCE_LOCK_SECONDS = 30
+"""How long a queue's maintenance lock outlives a worker that died holding it (RQ: 899 s), in seconds."""

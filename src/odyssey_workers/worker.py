@@ -106,6 +106,18 @@ def _queue_names(queues: Iterable[Any]) -> list[str]:
     return [queue.name if isinstance(queue, Queue) else str(queue) for queue in queues]
 
 
+class MaintenanceQueue(Queue):
+    """RQ's queue, with a maintenance lock that lapses in seconds instead of 15 minutes.
+
+    Maintenance (finding abandoned jobs) runs every few seconds here, so a worker killed while it
+    holds the lock is likely; with RQ's 899 s lock no worker would look for abandoned jobs until
+    it lapsed. A clean pass releases the lock at once either way.
+    """
+
+    def acquire_maintenance_lock(self) -> bool:
+        return bool(self.connection.set(self.registry_cleaning_key, 1, nx=True, ex=defaults.MAINTENANCE_LOCK_SECONDS))
+
+
 class OdysseyWorker(Worker):
     """RQ Worker bound to JSON, the catalog job class and quick abandoned-job recovery."""
 
@@ -113,7 +125,8 @@ class OdysseyWorker(Worker):
         connection = kwargs.get("connection")
         names = _queue_names(queues)
         json_queues = [
-            Queue(name, connection=connection, serializer=JSONSerializer, job_class=CatalogJob) for name in names
+            MaintenanceQueue(name, connection=connection, serializer=JSONSerializer, job_class=CatalogJob)
+            for name in names
         ]
         kwargs["serializer"] = JSONSerializer
         kwargs["job_class"] = CatalogJob

@@ -139,3 +139,18 @@ def test_worker_started_before_redis_waits_for_it_then_works(env: dict[str, str]
     log = (tmp_path / "worker.log").read_text()
     assert "cannot reach Redis at" in log
     assert "Traceback" not in log.split("cannot reach Redis at", 1)[1].split("Listening", 1)[0]
+
+
+def test_maintenance_lock_of_a_worker_that_died_holding_it_lapses_in_seconds(
+    redis_conn: Redis, env: dict[str, str]
+) -> None:
+    # A worker killed mid-maintenance never releases the lock; RQ's own lasts 899 s, during
+    # which no worker would look for abandoned jobs.
+    from odyssey_workers import defaults
+    from odyssey_workers.worker import OdysseyWorker
+
+    worker = OdysseyWorker(["default"], connection=redis_conn)
+    queue = worker.queues[0]
+    assert queue.acquire_maintenance_lock()
+    assert not queue.acquire_maintenance_lock(), "one worker at a time still"
+    assert 0 < redis_conn.ttl(queue.registry_cleaning_key) <= defaults.MAINTENANCE_LOCK_SECONDS
