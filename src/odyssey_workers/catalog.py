@@ -5,6 +5,10 @@ dotted path of its function, its payload model and its limits. Declarations are 
 import: a duplicate name, an unknown queue, an unknown option or a priority out of range is a
 ``CatalogError`` then, not a surprise at run time. The catalog holds function *paths*, never
 functions, so a producer that only enqueues imports no job code.
+
+RQ callbacks (``on_success``, ``on_failure``, ``on_stopped``) are code a job's hash names too, so
+they are declared the same way, with ``declare_callback(path)``: a worker imports no callback
+the catalog does not declare.
 """
 
 from __future__ import annotations
@@ -84,6 +88,7 @@ class Catalog:
     def __init__(self) -> None:
         self._by_name: dict[str, JobSpec] = {}
         self._by_function: dict[str, JobSpec] = {}
+        self._callbacks: set[str] = set()
 
     def declare(self, name: str, **options: Any) -> JobSpec:
         """Add one job. Every mistake is a CatalogError naming the job."""
@@ -101,6 +106,8 @@ class Catalog:
             )
         if function in self._by_function:
             raise CatalogError(f"job {name!r}: function {function} is already job {self._by_function[function].name!r}")
+        if function in self._callbacks:
+            raise CatalogError(f"job {name!r}: function {function} is already a declared callback")
         payload = options.get("payload")
         if not (isinstance(payload, type) and issubclass(payload, Payload)):
             raise CatalogError(f"job {name!r}: payload must be a Payload model")
@@ -152,6 +159,27 @@ class Catalog:
         self._by_function[function] = spec
         return spec
 
+    def declare_callback(self, path: str) -> str:
+        """Allow the RQ callback at dotted ``path``; returns the path, for ``Callback(path)``."""
+        if not isinstance(path, str) or not FUNCTION_PATTERN.match(path):
+            raise CatalogError(
+                f"callback {path!r}: must be a dotted import path, as 'jobs.content.pipeline.on_step_failed'"
+            )
+        if path in self._callbacks:
+            raise CatalogError(f"callback {path!r} is declared twice")
+        if path in self._by_function:
+            raise CatalogError(f"callback {path!r} is already the function of job {self._by_function[path].name!r}")
+        self._callbacks.add(path)
+        return path
+
+    def is_callback(self, path: str) -> bool:
+        """Whether ``path`` is a callback the catalog declares."""
+        return path in self._callbacks
+
+    @property
+    def callbacks(self) -> frozenset[str]:
+        return frozenset(self._callbacks)
+
     def get(self, name: str) -> JobSpec:
         """The job called ``name``, or UnknownJobError naming the closest names."""
         try:
@@ -176,6 +204,7 @@ class Catalog:
 
 CATALOG = Catalog()
 declare = CATALOG.declare
+declare_callback = CATALOG.declare_callback
 
 
 def get_catalog() -> Catalog:

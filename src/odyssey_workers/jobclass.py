@@ -5,6 +5,10 @@ written by any other producer:
 
 * only catalog jobs run: the function path is looked up in the catalog *before* anything is
   imported, so a job naming ``os.system`` fails with that reason and nothing of it executes;
+* only declared callbacks run: a job hash also names its ``on_success``, ``on_failure`` and
+  ``on_stopped`` callbacks, which RQ would import and call; each name must be a callback the
+  catalog declares (``declare_callback``), checked before the job's function runs and again
+  wherever RQ resolves a callback (the worker, abandoned-job cleanup);
 * payloads are validated again, by the job's model, right before the call.
 
 A ``PermanentError`` zeroes the job's remaining retries, so RQ's own failure handling moves it
@@ -14,10 +18,13 @@ straight to the failed registry with its message.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
+from redis import Redis
 from rq.job import Job
 from rq.serializers import JSONSerializer
+from rq.types import FailureCallbackType, SuccessCallbackType
 from rq.utils import import_attribute
 
 from odyssey_workers.catalog import JobSpec, get_catalog
@@ -35,6 +42,14 @@ def spec_for_function(function: str | None) -> JobSpec:
     return spec
 
 
+def refuse_undeclared_callback(kind: str, path: str | None) -> None:
+    """UnknownJobError unless ``path`` (a job's ``kind`` callback) is empty or declared."""
+    if path and not get_catalog().is_callback(path):
+        raise UnknownJobError(
+            f"refused: {kind} callback {path!r} is not a callback the catalog declares, so it was not imported or run"
+        )
+
+
 class CatalogJob(Job):
     """An RQ Job that only ever runs catalog functions, always with the JSON serializer."""
 
@@ -49,6 +64,36 @@ class CatalogJob(Job):
     def func(self) -> Any:
         return import_attribute(spec_for_function(self.func_name).function)
 
+    @classmethod
+    def create(cls, *args: Any, **kwargs: Any) -> CatalogJob:
+        """RQ's ``Job.create``, refusing an undeclared callback at once (the producer's mistake)."""
+        job = super().create(*args, **kwargs)
+        assert isinstance(job, CatalogJob)
+        job.refuse_undeclared_callbacks()
+        return job
+
+    def refuse_undeclared_callbacks(self) -> None:
+        """UnknownJobError naming the first callback of this job that the catalog does not declare."""
+        refuse_undeclared_callback("success", self._success_callback_name)
+        refuse_undeclared_callback("failure", self._failure_callback_name)
+        refuse_undeclared_callback("stopped", self._stopped_callback_name)
+
+    # RQ resolves each callback through these properties, from the name in the job hash.
+    @property
+    def success_callback(self) -> SuccessCallbackType | None:
+        refuse_undeclared_callback("success", self._success_callback_name)
+        return super().success_callback
+
+    @property
+    def failure_callback(self) -> FailureCallbackType | None:
+        refuse_undeclared_callback("failure", self._failure_callback_name)
+        return super().failure_callback
+
+    @property
+    def stopped_callback(self) -> Callable[[Job, Redis], Any] | None:
+        refuse_undeclared_callback("stopped", self._stopped_callback_name)
+        return super().stopped_callback
+
     @property
     def job_name(self) -> str | None:
         """The catalog name of this job, when it is one."""
@@ -57,6 +102,9 @@ class CatalogJob(Job):
 
     def _execute(self) -> Any:
         spec = spec_for_function(self.func_name)
+        # Before the function runs: a job whose success callback would be refused must not
+        # do its work first and fail afterwards.
+        self.refuse_undeclared_callbacks()
         if self.instance is not None or self.args:
             raise PayloadError(f"{spec.name}: the payload must be keyword fields only, not positional arguments")
         payload = validate_payload(spec, self.kwargs)

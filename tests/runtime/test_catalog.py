@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -89,3 +90,24 @@ def test_loading_the_catalog_imports_no_job_code_and_no_media_libraries() -> Non
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_callback_declaration_refuses_a_bad_path_a_duplicate_and_a_job_function() -> None:
+    catalog = Catalog()
+    declare_ok(catalog)
+    assert catalog.declare_callback("jobs.example.on_failed") == "jobs.example.on_failed"
+    assert catalog.is_callback("jobs.example.on_failed")
+    with pytest.raises(CatalogError, match="callback 'on failed': must be a dotted import path"):
+        catalog.declare_callback("on failed")
+    with pytest.raises(CatalogError, match=re.escape("callback 'jobs.example.on_failed' is declared twice")):
+        catalog.declare_callback("jobs.example.on_failed")
+    with pytest.raises(CatalogError, match=re.escape("is already the function of job 'content.example'")):
+        catalog.declare_callback("jobs.example.content_example")
+    with pytest.raises(CatalogError, match=re.escape("function jobs.example.on_failed is already a declared callback")):
+        declare_ok(catalog, "content.other", function="jobs.example.on_failed")
+
+
+def test_content_pipeline_failure_callback_is_declared() -> None:
+    from odyssey_workers.contracts.content import PIPELINE_FAILURE_CALLBACK
+
+    assert get_catalog().is_callback(PIPELINE_FAILURE_CALLBACK)

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import pickle
+import re
 import uuid
 import zlib
 from pathlib import Path
 
 import pytest
 from redis import Redis
+from rq import Callback
 from rq.registry import FailedJobRegistry
 
 import odyssey_workers
+from odyssey_workers.errors import UnknownJobError
 from odyssey_workers.queues import failure_text, fetch_job, get_queue
 from tests.support.workers import start_worker, stop_worker, wait_until
 
 
-def write_raw_job(redis_conn: Redis, queue: str, data: bytes) -> str:
+def write_raw_job(redis_conn: Redis, queue: str, data: bytes, **fields: str) -> str:
     """A job written into Redis by hand, the way a hostile or careless producer could."""
     job_id = str(uuid.uuid4())
     redis_conn.hset(
@@ -31,11 +35,21 @@ def write_raw_job(redis_conn: Redis, queue: str, data: bytes) -> str:
             "enqueued_at": "2026-11-29T00:00:00.000000Z",
             "description": "hand written",
             "timeout": 30,
+            **fields,
         },
     )
     redis_conn.rpush(f"rq:queue:{queue}", job_id)
     redis_conn.sadd("rq:queues", f"rq:queue:{queue}")
     return job_id
+
+
+def import_recording_module(tmp_path: Path) -> tuple[dict[str, str], Path]:
+    """A module ``hostile_callback`` that writes a file when imported, and the env to find it."""
+    proof = tmp_path / "hostile-callback-imported"
+    (tmp_path / "hostile_callback.py").write_text(
+        f"from pathlib import Path\nPath({str(proof)!r}).touch()\n\ndef hook(*args):\n    pass\n"
+    )
+    return {"PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))}, proof
 
 
 def run_burst(env: dict[str, str], tmp_path: Path, plain_rq: bool = False) -> str:
@@ -57,6 +71,71 @@ def test_non_catalog_function_is_refused_before_import_and_lands_in_failed_regis
     assert job.get_status() == "failed"
     assert job_id in FailedJobRegistry("default", connection=redis_conn).get_job_ids()
     assert "refused: 'os.system' is not a catalog job, so it was not imported or run" in (failure_text(job) or "")
+
+
+@pytest.mark.parametrize("kind", ["success", "failure", "stopped"])
+def test_undeclared_callback_is_refused_before_import_and_the_job_fails_naming_it(
+    redis_conn: Redis, env: dict[str, str], tmp_path: Path, kind: str
+) -> None:
+    extra_env, proof = import_recording_module(tmp_path)
+    data = json.dumps(["tests.support.jobs.mark", None, [], {"token": kind}]).encode()
+    job_id = write_raw_job(redis_conn, "default", data, **{f"{kind}_callback_name": "hostile_callback.hook"})
+    run_burst({**env, **extra_env}, tmp_path)
+    assert not proof.exists(), "the undeclared callback's module must never be imported"
+    assert redis_conn.get(f"test:runs:{kind}") is None, "the job must not do its work before being refused"
+    job = fetch_job(job_id)
+    assert job.get_status() == "failed"
+    assert job_id in FailedJobRegistry("default", connection=redis_conn).get_job_ids()
+    expected = f"refused: {kind} callback 'hostile_callback.hook' is not a callback the catalog declares"
+    assert expected in (failure_text(job) or "")
+
+
+@pytest.mark.parametrize("callback", ["os.system", "builtins.print", "tests.support.jobs.mark"])
+def test_success_callback_naming_a_builtin_or_a_job_function_is_refused(
+    redis_conn: Redis, env: dict[str, str], tmp_path: Path, callback: str
+) -> None:
+    data = json.dumps(["tests.support.jobs.mark", None, [], {"token": "cb"}]).encode()
+    job_id = write_raw_job(redis_conn, "default", data, success_callback_name=callback)
+    run_burst(env, tmp_path)
+    job = fetch_job(job_id)
+    assert job.get_status() == "failed"
+    assert f"refused: success callback {callback!r}" in (failure_text(job) or "")
+    assert redis_conn.get("test:runs:cb") is None
+
+
+def test_dependent_job_with_an_undeclared_callback_is_refused_when_its_dependency_finishes(
+    redis_conn: Redis, env: dict[str, str], tmp_path: Path
+) -> None:
+    extra_env, proof = import_recording_module(tmp_path)
+    first = odyssey_workers.enqueue("testing.mark", token="first")
+    second = get_queue("default").enqueue("tests.support.jobs.mark", token="second", depends_on=first)
+    # A producer rewrites the waiting dependent's hash.
+    redis_conn.hset(second.key, "failure_callback_name", "hostile_callback.hook")
+    run_burst({**env, **extra_env}, tmp_path)
+    assert fetch_job(first.id).get_status() == "finished"
+    assert not proof.exists()
+    assert redis_conn.get("test:runs:second") is None
+    assert "refused: failure callback 'hostile_callback.hook'" in (failure_text(fetch_job(second.id)) or "")
+
+
+def test_declared_callback_runs_after_its_job(redis_conn: Redis, env: dict[str, str], tmp_path: Path) -> None:
+    from tests.support.contracts import RECORD_SUCCESS_CALLBACK
+
+    job = get_queue("default").enqueue(
+        "tests.support.jobs.mark", token="declared", on_success=Callback(RECORD_SUCCESS_CALLBACK)
+    )
+    run_burst(env, tmp_path)
+    assert fetch_job(job.id).get_status() == "finished"
+    assert redis_conn.lrange("test:success_callbacks", 0, -1) == [job.id.encode()]
+
+
+def test_enqueue_with_an_undeclared_callback_is_refused_and_stores_nothing(redis_conn: Redis) -> None:
+    queue = get_queue("default")
+    refusal = "refused: failure callback 'builtins.print' is not a callback"
+    with pytest.raises(UnknownJobError, match=re.escape(refusal)):
+        queue.enqueue("tests.support.jobs.mark", token="never", on_failure=Callback("builtins.print"))
+    assert queue.count == 0
+    assert redis_conn.keys("rq:job:*") == []
 
 
 def test_pickled_job_is_never_unpickled(redis_conn: Redis, env: dict[str, str], tmp_path: Path) -> None:

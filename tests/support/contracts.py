@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from odyssey_workers.catalog import Payload, declare
+from odyssey_workers.catalog import Payload, declare, declare_callback
 from odyssey_workers.retry import NO_RETRY, RetryPolicy
 
 
@@ -93,3 +93,7 @@ declare(
     retry=RetryPolicy(attempts=3, base_seconds=1, factor=1, jitter=0),
     description="Inserts one user row (database locking checks).",
 )
+
+
+RECORD_SUCCESS_CALLBACK = declare_callback("tests.support.jobs.record_success")
+"""A declared ``on_success`` callback: records the job id it was called for."""

@@ -6,6 +6,7 @@ import os
 import time
 
 from redis import Redis
+from rq.job import Job
 
 from odyssey_workers.connection import get_redis
 from odyssey_workers.errors import PermanentError, RetryableError
@@ -53,6 +54,10 @@ def limited(token: str, seconds: float) -> None:
     time.sleep(seconds)
     connection.decr("test:limited:running")
     connection.incr("test:limited:done")
+
+
+def record_success(job: Job, connection: Redis, result: object) -> None:
+    connection.rpush("test:success_callbacks", job.id)
 
 
 def db_write(email: str, hold_seconds: float = 0.0) -> int:

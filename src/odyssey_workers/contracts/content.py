@@ -11,10 +11,10 @@ from typing import Literal
 
 from pydantic import Field
 
-from odyssey_workers.catalog import Payload, declare
+from odyssey_workers.catalog import Payload, declare, declare_callback
 from odyssey_workers.retry import NO_RETRY, RetryPolicy
 
-PIPELINE_FAILURE_CALLBACK = "jobs.content.pipeline.on_step_failed"
+PIPELINE_FAILURE_CALLBACK = declare_callback("jobs.content.pipeline.on_step_failed")
 """RQ ``on_failure`` callback every pipeline step carries: a step that fails for good marks
 its asset failed, removes every output of the run and cancels the rest of the chain."""
 
