@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -21,13 +21,54 @@ REDIS_WAIT_MAX_SECONDS = 10.0
 """The longest pause between two attempts to reach Redis, in seconds."""
 
 
+SECRET_PARAMETER_WORDS = ("pass", "pwd", "token", "secret", "key", "auth", "credential", "signature")
+"""A query parameter whose name contains one of these (any case) is masked by ``safe_url``:
+``password``, ``sslpassword``, ``sentinel_password``, ``access_token``, ``api_key``, ``X-Amz-Signature``..."""
+
+MASK = "***"
+
+
+def is_secret_parameter(name: str) -> bool:
+    """Whether a URL query parameter called ``name`` may carry a secret."""
+    lowered = unquote_plus(name).lower()
+    return any(word in lowered for word in SECRET_PARAMETER_WORDS)
+
+
+def _mask_query(query: str) -> str:
+    pieces = []
+    for piece in query.split("&"):
+        name, equals, value = piece.partition("=")
+        pieces.append(f"{name}={MASK}" if equals and value and is_secret_parameter(name) else piece)
+    return "&".join(pieces)
+
+
 def safe_url(url: str) -> str:
-    """The URL without any password in it."""
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
+    """The URL with every secret masked: the password of its userinfo and any query parameter
+    whose name looks secret. Everything else (user, hosts, ports, path, other parameters) stays
+    readable, so the line still says where the service connects. Works for multi-host Sentinel
+    URLs and never raises: an unparseable URL prints as its scheme alone."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        scheme = url.partition("://")[0] if "://" in url else ""
+        return f"{scheme}://{MASK}" if scheme.isalnum() else MASK
+    scheme, separator, rest = url.partition("://")
+    if separator and "@" in rest and "@" not in parts.netloc:
+        # A raw '?', '#' or '/' in the password ends urlsplit's netloc early: hide all up to the '@'.
+        return f"{scheme}://{MASK}@{rest.rpartition('@')[2]}"
+    userinfo, at, hosts = parts.netloc.rpartition("@")
+    if at:
+        user, colon, password = userinfo.partition(":")
+        netloc = f"{user}:{MASK}@{hosts}" if colon and password else parts.netloc
+    else:
+        netloc = parts.netloc
+    query = _mask_query(parts.query) if parts.query else parts.query
+    if netloc == parts.netloc and query == parts.query:
+        return url  # nothing to hide: keep the URL exactly as written
+    if separator:  # urlunsplit would drop an empty netloc (unix:///path became unix:/path)
+        path = parts.path + (f"?{query}" if query else "") + (f"#{parts.fragment}" if parts.fragment else "")
+        return f"{parts.scheme}://{netloc}{path}"
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 def wait_for_redis(
