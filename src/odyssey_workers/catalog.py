@@ -17,9 +17,9 @@ import difflib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
 from odyssey_workers import defaults
 from odyssey_workers.errors import CatalogError, UnknownJobError
@@ -33,6 +33,22 @@ class Payload(BaseModel):
     """Base of every payload model: JSON values only, and no field the job does not know."""
 
     model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
+
+
+MAX_ID = 2**63 - 1
+"""The largest database id (a signed 64-bit BIGINT on PostgreSQL, SQLite's INTEGER)."""
+
+
+def _exact_id(value: object) -> object:
+    # JSON true and 1e23 decode to bool and float, which lax int validation would turn into
+    # 1 and a number past any database key; an id is an int, exactly, within the key range.
+    if type(value) is not int or not 1 <= value <= MAX_ID:
+        raise ValueError(f"must be an id: a whole number from 1 to {MAX_ID} (not a boolean, decimal or string)")
+    return value
+
+
+Id = Annotated[int, BeforeValidator(_exact_id), Strict(), Field(ge=1, le=MAX_ID)]
+"""The type of every id field of a payload (asset_id, user_id, creator_ids...)."""
 
 
 def queue_for_priority(priority: int) -> str:

@@ -93,3 +93,63 @@ def test_plain_rq_producer_can_enqueue_a_catalog_job_by_path(redis_conn: Redis) 
     queue = Queue("high", connection=redis_conn, serializer=JSONSerializer)
     job = queue.enqueue("jobs.system.health.ping", message="from another service")
     assert fetch_job(job.id).func_name == "jobs.system.health.ping"
+
+
+ID_REFUSAL = "must be an id: a whole number from 1 to 9223372036854775807"
+
+
+@pytest.mark.parametrize("value", ["true", "1e23", "1.0", '"1"', "0", "-5", "9223372036854775808", "null"])
+def test_id_that_is_not_a_positive_whole_number_in_the_database_range_is_refused(
+    redis_conn: Redis, value: str
+) -> None:
+    before = redis_keys(redis_conn)
+    with pytest.raises(PayloadError) as caught:
+        odyssey_workers.enqueue("content.optimize_image", asset_id=json.loads(value))  # as a JSON producer sends it
+    assert f"content.optimize_image: bad payload: asset_id: {ID_REFUSAL}" in str(caught.value)
+    assert redis_keys(redis_conn) == before
+
+
+@pytest.mark.parametrize(
+    ("name", "payload", "field"),
+    [
+        ("payments.pay_creators", {"week": "2026-W48", "creator_ids": [3, True]}, "creator_ids.1"),
+        ("notifications.notify", {"event": "new_follower", "recipients": [1.0]}, "recipients.0"),
+        ("notifications.notify", {"event": "new_follower", "followers_of": True}, "followers_of"),
+        ("payments.refund_charge", {"charge_id": 1e23}, "charge_id"),
+    ],
+)
+def test_ids_in_lists_and_optional_ids_are_just_as_strict(
+    redis_conn: Redis, name: str, payload: dict[str, object], field: str
+) -> None:
+    with pytest.raises(PayloadError) as caught:
+        odyssey_workers.enqueue(name, **payload)
+    assert f"{field}: {ID_REFUSAL}" in str(caught.value)
+    assert get_queue("default").count + get_queue("high").count + get_queue("low").count == 0
+
+
+def test_largest_database_id_is_accepted(redis_conn: Redis) -> None:
+    job = odyssey_workers.enqueue("content.optimize_image", asset_id=2**63 - 1)
+    assert fetch_job(job.id).kwargs == {"asset_id": 2**63 - 1}
+
+
+def test_every_id_field_of_every_catalog_payload_is_a_strict_id() -> None:
+    from odyssey_workers.catalog import get_catalog
+
+    id_fields = {"recipients", "followers_of"}  # user ids under other names
+    checked = []
+    for spec in get_catalog():
+        for field, info in spec.payload.model_fields.items():
+            if not (field.endswith(("_id", "_ids")) or field in id_fields):
+                continue
+            plural = field.endswith("s") and field != "followers_of"
+            errors = []
+            try:
+                spec.payload.model_validate({field: [True] if plural else True})
+            except Exception as exc:  # noqa: BLE001 - a ValidationError, read below
+                errors = getattr(exc, "errors", list)()
+            location = (field, 0) if plural else (field,)
+            messages = [str(error["msg"]) for error in errors if error["loc"] == location]
+            assert any(ID_REFUSAL in message for message in messages), f"{spec.name}.{field} is not an Id ({info})"
+            checked.append(f"{spec.name}.{field}")
+    assert "content.optimize_image.asset_id" in checked
+    assert "payments.pay_creators.creator_ids" in checked

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from odyssey_workers.catalog import Payload, declare, declare_callback
+from odyssey_workers.catalog import Id, Payload, declare, declare_callback
 from odyssey_workers.retry import NO_RETRY, RetryPolicy
 
 PIPELINE_FAILURE_CALLBACK = declare_callback("jobs.content.pipeline.on_step_failed")
@@ -20,7 +20,7 @@ its asset failed, removes every output of the run and cancels the rest of the ch
 
 
 class AssetPayload(Payload):
-    asset_id: int = Field(ge=1)
+    asset_id: Id
 
 
 class RecoverPayload(Payload):
@@ -29,7 +29,7 @@ class RecoverPayload(Payload):
 
 
 class SmartCropPayload(Payload):
-    asset_id: int = Field(ge=1)
+    asset_id: Id
     aspect: Literal["1:1", "16:9", "4:5", "9:16"] = "1:1"
 
 

@@ -13,7 +13,7 @@ import math
 
 from pydantic import Field, model_validator
 
-from odyssey_workers.catalog import Payload, declare
+from odyssey_workers.catalog import Id, Payload, declare
 from odyssey_workers.retry import NO_RETRY, RetryPolicy
 from odyssey_workers.settings import get_settings
 
@@ -41,15 +41,15 @@ def timeout_for(duration_seconds: float | None) -> int:
 
 
 class MediaAssetPayload(Payload):
-    asset_id: int = Field(ge=1)
+    asset_id: Id
 
 
 class LiveStreamPayload(Payload):
-    stream_id: int = Field(ge=1)
+    stream_id: Id
 
 
 class LiveClipPayload(Payload):
-    stream_id: int = Field(ge=1)
+    stream_id: Id
     start: float = Field(ge=0, description="seconds from the start of the recording")
     end: float = Field(gt=0, description="seconds from the start of the recording")
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from odyssey_workers.catalog import Payload, declare, queue_for_priority
+from odyssey_workers.catalog import Id, Payload, declare, queue_for_priority
 from odyssey_workers.retry import NO_RETRY, RetryPolicy
 
 CHANNELS: tuple[str, ...] = ("email", "push", "sms", "webhook", "discord")
@@ -156,13 +156,13 @@ def fanout_job_for(priority: int) -> str:
 
 
 # --- payloads ---------------------------------------------------------------------------------
-UserIds = list[int]
+UserIds = list[Id]
 
 
 class NotifyPayload(Payload):
     event: str = Field(max_length=64)
     recipients: UserIds = Field(default_factory=list, max_length=10_000)
-    followers_of: int | None = Field(default=None, ge=1)  # a creator id: every follower
+    followers_of: Id | None = None  # a creator id: every follower
     data: dict[str, Any] = Field(default_factory=dict)
     key: str | None = Field(default=None, max_length=120)  # dedupe key; default: the job id
 
@@ -176,8 +176,6 @@ class NotifyPayload(Payload):
     def _some_recipients(self) -> NotifyPayload:
         if not self.recipients and self.followers_of is None:
             raise ValueError("give recipients (user ids) or followers_of (a creator id)")
-        if any(uid < 1 for uid in self.recipients):
-            raise ValueError("recipients must be positive user ids")
         return self
 
 
@@ -196,7 +194,7 @@ class FanoutPayload(Payload):
 
 
 class SendPayload(Payload):
-    delivery_ids: list[int] = Field(min_length=1, max_length=10_000)
+    delivery_ids: list[Id] = Field(min_length=1, max_length=10_000)
 
 
 class ProviderEventPayload(Payload):
@@ -206,7 +204,7 @@ class ProviderEventPayload(Payload):
 
 
 class DigestPayload(Payload):
-    user_id: int | None = Field(default=None, ge=1)  # one user; default: every user with held items
+    user_id: Id | None = None  # one user; default: every user with held items
 
 
 class RecoverPayload(Payload):

@@ -11,7 +11,7 @@ from datetime import date, datetime
 
 from pydantic import Field, field_validator
 
-from odyssey_workers.catalog import Payload, declare
+from odyssey_workers.catalog import Id, Payload, declare
 from odyssey_workers.retry import RetryPolicy
 
 WEEK = r"^\d{4}-W\d{2}$"
@@ -36,7 +36,7 @@ class AsOfPayload(Payload):
 
 
 class ChargeSubscriptionPayload(Payload):
-    subscription_id: int = Field(gt=0)
+    subscription_id: Id
 
 
 class WeeklyPayoutsPayload(Payload):
@@ -45,11 +45,11 @@ class WeeklyPayoutsPayload(Payload):
 
 class PayCreatorsPayload(Payload):
     week: str = Field(pattern=WEEK)
-    creator_ids: list[int] = Field(min_length=1, max_length=10_000)
+    creator_ids: list[Id] = Field(min_length=1, max_length=10_000)
 
 
 class RefundPayload(Payload):
-    charge_id: int = Field(gt=0)
+    charge_id: Id
     amount: int | None = Field(default=None, gt=0, description="minor units; default all that is left")
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=150)
     reason: str = Field(default="", max_length=200)
