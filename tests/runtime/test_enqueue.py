@@ -99,9 +99,7 @@ ID_REFUSAL = "must be an id: a whole number from 1 to 9223372036854775807"
 
 
 @pytest.mark.parametrize("value", ["true", "1e23", "1.0", '"1"', "0", "-5", "9223372036854775808", "null"])
-def test_id_that_is_not_a_positive_whole_number_in_the_database_range_is_refused(
-    redis_conn: Redis, value: str
-) -> None:
+def test_id_that_is_not_a_positive_whole_number_in_the_database_range_is_refused(redis_conn: Redis, value: str) -> None:
     before = redis_keys(redis_conn)
     with pytest.raises(PayloadError) as caught:
         odyssey_workers.enqueue("content.optimize_image", asset_id=json.loads(value))  # as a JSON producer sends it
