@@ -27,6 +27,8 @@ def empty_database_url(
 
 
 def test_db_current_says_an_empty_database_is_behind_and_upgrade_brings_it_up(empty_database_url: str) -> None:
+    if empty_database_url.startswith("sqlite:///"):
+        Path(empty_database_url.removeprefix("sqlite:///")).touch()  # an empty SQLite database is an empty file
     behind = CliRunner().invoke(main, ["db", "current"])
     assert behind.exit_code == 1
     assert "current:  none (empty database)" in behind.stdout
@@ -128,3 +130,16 @@ def test_doctor_names_a_half_configured_provider_and_never_shows_its_secret(
         "detail": "configured (SENDGRID_API_KEY)",
     }
     assert stderr.strip() == "Error: 1 check(s) failed: email: Mailgun"
+
+
+def test_db_current_on_a_missing_sqlite_file_says_so_and_creates_nothing(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    folder = tmp_path / "nowhere" / "deeper"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{folder / 'odyssey.db'}")
+    reset_runtime_caches()
+    result = CliRunner().invoke(main, ["db", "current"])
+    assert result.exit_code == 1
+    expected = f"Error: no database at {folder / 'odyssey.db'}: run 'odyssey-workers db upgrade' to create it"
+    assert result.stderr.strip() == expected
+    assert not (tmp_path / "nowhere").exists()

@@ -6,6 +6,7 @@ import click
 
 from odyssey_workers.cli import main
 from odyssey_workers.connection import safe_url
+from odyssey_workers.db.session import missing_sqlite_file
 from odyssey_workers.settings import get_settings
 
 
@@ -30,6 +31,10 @@ def current() -> None:
     from odyssey_workers.db.migrate import current_revisions, head_revisions
 
     url = get_settings().resolved_database_url
+    missing = missing_sqlite_file(url)
+    if missing is not None:
+        # A read-only command: opening the file would create it (and its folders) as empty.
+        raise click.ClickException(f"no database at {missing}: run 'odyssey-workers db upgrade' to create it")
     have, need = current_revisions(url), head_revisions()
     click.echo(f"database: {safe_url(url)}")
     click.echo(f"current:  {', '.join(sorted(have)) or 'none (empty database)'}")
