@@ -143,3 +143,15 @@ def test_db_current_on_a_missing_sqlite_file_says_so_and_creates_nothing(
     expected = f"Error: no database at {folder / 'odyssey.db'}: run 'odyssey-workers db upgrade' to create it"
     assert result.stderr.strip() == expected
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_doctor_on_a_missing_sqlite_file_fails_the_database_check_and_creates_nothing(
+    env: dict[str, str], redis_conn: Redis, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    folder = tmp_path / "nowhere"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{folder / 'odyssey.db'}")
+    reset_runtime_caches()
+    code, checks, _ = doctor()
+    assert code == 1
+    assert checks["database"]["detail"] == f"no database at {folder / 'odyssey.db'}: run 'odyssey-workers db upgrade'"
+    assert not folder.exists()

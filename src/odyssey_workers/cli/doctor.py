@@ -79,9 +79,12 @@ def check_database(settings: Settings) -> list[Check]:
     from sqlalchemy.exc import SQLAlchemyError
 
     from odyssey_workers.db.migrate import current_revisions, head_revisions
-    from odyssey_workers.db.session import get_engine
+    from odyssey_workers.db.session import get_engine, missing_sqlite_file
 
     url = settings.resolved_database_url
+    missing = missing_sqlite_file(url)
+    if missing is not None:  # checking must not create the file (and its folders)
+        return [Check("database", "FAIL", f"no database at {missing}: run 'odyssey-workers db upgrade'")]
     try:
         with get_engine(url).connect() as connection:
             connection.execute(text("SELECT 1"))
