@@ -8,6 +8,9 @@ in the message, because several of them are secrets.
 from __future__ import annotations
 
 import functools
+import json
+import re
+import typing
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
@@ -15,12 +18,14 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
 
 from odyssey_workers import defaults
 from odyssey_workers.errors import ConfigurationError
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+sentinel")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class Settings(BaseSettings):
@@ -37,7 +42,7 @@ class Settings(BaseSettings):
     worker_processes: Annotated[int, Field(ge=1, le=64)] = defaults.WORKER_PROCESSES  # per worker command
     job_timeout_cap_seconds: Annotated[int, Field(ge=10)] = 6 * 3600  # no job timeout exceeds this
     maintenance_interval_seconds: Annotated[int, Field(ge=1)] = defaults.MAINTENANCE_INTERVAL_SECONDS  # abandoned jobs
-    log_level: str = "INFO"  # DEBUG, INFO, WARNING, ERROR
+    log_level: str = "INFO"  # DEBUG, INFO, WARNING, ERROR, CRITICAL (the command's --log-level overrides it)
 
     # --- scheduler -----------------------------------------------------------------------------
     schedules_file: Path = Path("schedules.yaml")
@@ -213,6 +218,41 @@ class Settings(BaseSettings):
             parts.port  # noqa: B018 - urlsplit validates the port lazily
         except ValueError as exc:
             raise ValueError("expected a numeric port") from exc
+        database = parts.path.strip("/")
+        if parts.scheme != "unix" and database and not database.isdigit():
+            # redis-py would silently use database 0 for redis://host/abc.
+            raise ValueError("expected a database number after the host, as redis://host:6379/0")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        if value.strip().upper() not in LOG_LEVELS:
+            raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}")
+        return value.strip().upper()
+
+    @field_validator("notifications_retry_schedule", "webhook_retry_schedule")
+    @classmethod
+    def _seconds_list(cls, value: str) -> str:
+        try:
+            seconds = [float(part) for part in value.split(",") if part.strip()]
+        except ValueError:
+            seconds = [-1.0]
+        if not seconds or any(not 0 <= second < float("inf") for second in seconds):
+            raise ValueError("expected comma-separated seconds, as 5,300,1800")
+        return value
+
+    @field_validator("notifications_rate_limits")
+    @classmethod
+    def _provider_rates(cls, value: str) -> str:
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            name, equals, rate = item.partition("=")
+            try:
+                valid = bool(equals and name.strip()) and 0 < float(rate) < float("inf")
+            except ValueError:
+                valid = False
+            if not valid:
+                raise ValueError("expected provider=sends-per-second pairs, as smtp=20,mailgun=100")
         return value
 
     @field_validator("database_url", "storage_url", "smtp_url")
@@ -248,12 +288,31 @@ def describe_validation_error(error: ValidationError) -> str:
     return "; ".join(lines)
 
 
+def describe_settings_error(error: SettingsError) -> str:
+    """pydantic-settings' "error parsing value for field ..." (a list or dict variable that is not
+    JSON) as ``VARIABLE: expected ...``."""
+    match = re.search(r'field "(\w+)"', str(error))
+    if match is None or match.group(1) not in Settings.model_fields:
+        return "settings: a list or mapping variable is not valid JSON"
+    name = match.group(1)
+    default = Settings.model_fields[name].default
+    shape = "a JSON object" if typing.get_origin(Settings.model_fields[name].annotation) is dict else "a JSON list"
+    example = json_example(default)
+    return f"{name.upper()}: expected {shape}, as {example}"
+
+
+def json_example(default: object) -> str:
+    return json.dumps(default, separators=(",", ":")) if default else ("{}" if isinstance(default, dict) else "[]")
+
+
 def load_settings() -> Settings:
     """Read the settings now, turning a validation failure into one readable ConfigurationError."""
     try:
         return Settings()
     except ValidationError as exc:
         raise ConfigurationError(f"invalid configuration: {describe_validation_error(exc)}") from None
+    except SettingsError as exc:
+        raise ConfigurationError(f"invalid configuration: {describe_settings_error(exc)}") from None
 
 
 @functools.cache

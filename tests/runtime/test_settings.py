@@ -71,3 +71,55 @@ def test_command_with_malformed_redis_url_prints_one_line_and_no_traceback(tmp_p
     lines = [line for line in out.stderr.splitlines() if line.strip()]
     expected = "REDIS_URL: expected a redis://, rediss://, unix:// or redis+sentinel:// URL"
     assert lines == [f"Error: invalid configuration: {expected}"]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("NOTIFICATIONS_RATE_LIMITS", "garbage", "expected provider=sends-per-second pairs, as smtp=20,mailgun=100"),
+        ("NOTIFICATIONS_RATE_LIMITS", "smtp=0", "expected provider=sends-per-second pairs, as smtp=20,mailgun=100"),
+        ("WEBHOOK_RETRY_SCHEDULE", "a,b", "expected comma-separated seconds, as 5,300,1800"),
+        ("NOTIFICATIONS_RETRY_SCHEDULE", "10,-1", "expected comma-separated seconds, as 5,300,1800"),
+        ("LOG_LEVEL", "bogus", "expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
+        ("CONTENT_IMAGE_WIDTHS", "abc", "expected a JSON list, as [320,640,1280,2048]"),
+        ("PAYOUT_MINIMUMS", "JPY", "expected a JSON object, as {}"),
+        (
+            "REDIS_URL",
+            "redis://localhost:6379/abc",
+            "expected a database number after the host, as redis://host:6379/0",
+        ),
+    ],
+)
+def test_malformed_setting_stops_start_up_with_one_line_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings()
+    assert str(caught.value) == f"invalid configuration: {variable}: {expected}"
+
+
+def test_log_level_is_read_case_insensitively(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOG_LEVEL", "debug")
+    assert load_settings().log_level == "DEBUG"
+
+
+def test_log_level_setting_is_the_commands_default_level(tmp_path: object) -> None:
+    import os
+
+    env = {**os.environ, "LOG_LEVEL": "DEBUG", "VAR_DIR": str(tmp_path)}
+    script = "from odyssey_workers.cli import main; import logging; main(['jobs'], standalone_mode=False); "
+    script += "print('level', logging.getLevelName(logging.getLogger().level))"
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-1] == "level DEBUG"
+
+
+def test_bad_log_level_stops_any_command_with_one_line(tmp_path: object) -> None:
+    import os
+
+    env = {**os.environ, "LOG_LEVEL": "bogus", "VAR_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-m", "odyssey_workers.cli", "jobs"], env=env, capture_output=True)
+    assert out.returncode == 1
+    lines = [line for line in out.stderr.decode().splitlines() if line.strip()]
+    assert lines == ["Error: invalid configuration: LOG_LEVEL: expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL"]

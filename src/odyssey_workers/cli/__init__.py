@@ -73,13 +73,22 @@ def describe_error(exc: BaseException) -> str:
 
 @click.group(cls=FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
-@click.option("--log-level", default=None, help="Logging level (default from LOG_LEVEL, INFO).")
+@click.option(
+    "--log-level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], case_sensitive=False),
+    default=None,
+    help="Logging level (default: the LOG_LEVEL setting, INFO).",
+)
 @click.pass_context
 def main(ctx: click.Context, debug: bool, log_level: str | None) -> None:
     """odyssey-workers: background processing for the Odyssey platform."""
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
-    level = (log_level or "INFO").upper()
+    if log_level is None:
+        from odyssey_workers.settings import get_settings
+
+        log_level = get_settings().log_level  # validated there: a bad LOG_LEVEL stops here, in one line
+    level = log_level.upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 
