@@ -98,11 +98,12 @@ def test_queue_jobs_and_worker_pages_work_under_the_policy(
         worker.wait(timeout=10)
 
 
-def test_the_dashboards_own_requeue_and_delete_buttons_work(
+def test_the_dashboards_own_requeue_delete_and_requeue_all_buttons_work(
     env: dict[str, str], redis_conn: Redis, dashboard: str, browser: Browser
 ) -> None:
     first = enqueue("testing.permanent", token="first")
     second = enqueue("testing.permanent", token="second")
+    third = enqueue("testing.permanent", token="third")
     worker = start_worker(env, burst=True)
     assert worker.wait(timeout=60) == 0
 
@@ -112,8 +113,8 @@ def test_the_dashboards_own_requeue_and_delete_buttons_work(
     wait_until(lambda: fetch_job(first.id).get_status() == "queued", timeout=30)
 
     browser.open(f"{dashboard}/0/view/jobs/default/failed/8/asc/1")
-    browser.wait_for("document.querySelectorAll('tr[data-role=job]').length === 1")
-    browser.evaluate("document.querySelector('[data-role=delete-job-btn]').click()")
+    browser.wait_for("document.querySelectorAll('tr[data-role=job]').length === 2")
+    browser.evaluate(f"document.querySelector('tr[data-job-id=\"{second.id}\"] [data-role=delete-job-btn]').click()")
     browser.evaluate("document.querySelector('#confirmation-modal-yes').click()")
 
     def deleted() -> bool:
@@ -124,4 +125,8 @@ def test_the_dashboards_own_requeue_and_delete_buttons_work(
         return False
 
     wait_until(deleted, timeout=30)
+
+    browser.evaluate("document.querySelector('#requeue-all-btn').click()")
+    browser.evaluate("document.querySelector('#confirmation-modal-yes').click()")
+    wait_until(lambda: fetch_job(third.id).get_status() == "queued", timeout=30)
     assert errors_and_violations(browser) == []

@@ -27,6 +27,12 @@ var dashboard = (function ($) {
 
     // Every state change is a POST with this session's token; the server refuses any other.
     $.ajaxSetup({ headers: { 'X-CSRFToken': $('meta[name=csrf-token]').attr('content') } });
+    // A refused state change (a stale token after a restart, say) says why instead of doing nothing.
+    $(document).ajaxError(function (event, xhr, options) {
+        if (options.type === 'POST') {
+            window.alert('Refused: ' + (xhr.responseText || xhr.statusText || 'no answer'));
+        }
+    });
 
     var toDate = function (universal) {
         var offset = new Date().getTimezoneOffset();
