@@ -130,3 +130,21 @@ def test_the_dashboards_own_requeue_delete_and_requeue_all_buttons_work(
     browser.evaluate("document.querySelector('#confirmation-modal-yes').click()")
     wait_until(lambda: fetch_job(third.id).get_status() == "queued", timeout=30)
     assert errors_and_violations(browser) == []
+
+
+def test_a_button_refused_for_a_stale_token_says_why_and_changes_nothing(
+    env: dict[str, str], redis_conn: Redis, dashboard: str, browser: Browser
+) -> None:
+    job = enqueue("testing.permanent", token="stale")
+    worker = start_worker(env, burst=True)
+    assert worker.wait(timeout=60) == 0
+
+    open_job(browser, dashboard, job.id)
+    # As after a dashboard restart: the page still holds a token no session matches.
+    browser.evaluate("$.ajaxSetup({headers: {'X-CSRFToken': 'stale'}}); 1")
+    browser.evaluate("window.alert = function (text) { document.body.dataset.alerted = text; }; 1")
+    browser.wait_for("!document.querySelector('#requeue-job-btn').hidden")
+    browser.evaluate("document.querySelector('#requeue-job-btn').click()")
+    alerted = browser.wait_for("document.body.dataset.alerted")
+    assert alerted == "Refused: a state change needs the X-CSRFToken header of this session: reload the page\n"
+    assert fetch_job(job.id).get_status() == "failed"
