@@ -100,7 +100,8 @@ class DashboardGuard:
             return _refuse(403, f"a state change from another site ({urlsplit(origin).netloc or origin!r}) is refused")
         given = request.headers.get(CSRF_HEADER, "")
         session = request.cookies.get(CSRF_COOKIE, "")
-        if not given or not session or not hmac.compare_digest(given, self._token_for(session)):
+        # Compared as bytes: compare_digest refuses str with non-ASCII characters (a TypeError).
+        if not given or not session or not hmac.compare_digest(given.encode(), self._token_for(session).encode()):
             return _refuse(403, f"a state change needs the {CSRF_HEADER} header of this session: reload the page")
         return None
 

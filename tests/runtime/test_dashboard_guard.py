@@ -121,6 +121,8 @@ def test_a_state_change_without_the_sessions_token_is_refused(client: FlaskClien
     wrong = client.post(f"/job/{job.id}/delete", headers={"Origin": ORIGIN, "X-CSRFToken": "0" * 64})
     assert wrong.status_code == 403
     assert "needs the X-CSRFToken header of this session" in wrong.get_data(as_text=True)
+    not_ascii = client.post(f"/job/{job.id}/delete", headers={"Origin": ORIGIN, "X-CSRFToken": "tok\u00e9n"})
+    assert not_ascii.status_code == 403
     assert fetch_job(job.id).get_status() == "failed"
 
 
