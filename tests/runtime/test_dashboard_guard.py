@@ -148,11 +148,3 @@ def test_a_missing_job_page_is_a_one_line_404(client: FlaskClient) -> None:
     response = client.get("/0/view/job/no-such-id")
     assert response.status_code == 404
     assert response.get_data(as_text=True) == "no such job 'no-such-id' (deleted, or its result expired)\n"
-
-
-def test_a_plain_rq_producers_job_is_listed_by_its_catalog_name(client: FlaskClient, redis_conn: Redis) -> None:
-    queue = Queue("default", connection=redis_conn, serializer=JSONSerializer)
-    job = queue.enqueue("tests.support.jobs.permanent", token="plain")
-    listed = client.get("/0/data/jobs/default/queued/8/asc/1.json").get_json()
-    assert [(row["id"], row["description"]) for row in listed["jobs"]] == [(job.id, "testing.permanent")]
-    assert client.get(f"/0/data/job/{job.id}.json").get_json()["description"] == "testing.permanent"
