@@ -73,6 +73,7 @@ def test_job_fields_with_markup_show_as_text_and_run_no_script(
     browser.wait_for("document.querySelectorAll('tr[data-role=job]').length === 2")
     assert browser.evaluate("document.querySelectorAll('#jobs img, #jobs b').length") == 0
     assert MARKUP in browser.evaluate("document.querySelector('#jobs').textContent")
+    assert browser.evaluate("document.querySelector('#page-selection li.active').textContent") == "1"
     assert browser.evaluate("document.title") == "RQ dashboard"
     assert errors_and_violations(browser) == []
 
