@@ -5,7 +5,13 @@ some views (``web.config.serializer``) and builds plain ``Job``/``Queue``/``Work
 the others, which cannot read our JSON meta. The adapter below points the blueprint's module
 names at JSON-bound classes, shows ``meta["progress"]`` next to each job's name, always lists
 our three queues (even before their first job), and reuses one Redis client instead of the
-blueprint's client-per-request.
+blueprint's client-per-request. Jobs are named by their catalog name, also those a plain RQ
+producer enqueued by function path.
+
+The blueprint's templates build the pages in inline scripts from HTML strings, so a job's data
+could run as script in the operator's browser. ``dashboard_assets/`` replaces the templates and
+scripts with ones that put every value in as text and keep all script in static files, and
+``dashboard_guard`` adds the Content-Security-Policy, the Host allow-list and the CSRF checks.
 
 Bound to 127.0.0.1 by default. On any other address it refuses to start unless
 ``DASHBOARD_USERNAME`` and ``DASHBOARD_PASSWORD`` are set, and then every request needs them.
@@ -21,14 +27,16 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Blueprint, Flask, Response, request
 from redis import Redis
 from rq import Queue, Worker
+from rq.exceptions import DeserializationError, NoSuchJobError
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from odyssey_workers import defaults
 from odyssey_workers.connection import get_redis, redis_url
+from odyssey_workers.dashboard_guard import DashboardGuard, allowed_hosts
 from odyssey_workers.errors import ConfigurationError
 from odyssey_workers.jobclass import CatalogJob
 from odyssey_workers.progress import read_progress
@@ -37,6 +45,7 @@ from odyssey_workers.settings import Settings, get_settings
 logger = logging.getLogger(__name__)
 
 AUTH_REALM = "odyssey-workers dashboard"
+ASSETS = Path(__file__).with_name("dashboard_assets")
 
 
 class DashboardQueue(Queue):
@@ -66,9 +75,22 @@ class DashboardWorker(Worker):
         super().__init__(*args, **kwargs)
 
 
+def display_name(job: Job) -> str:
+    """The catalog name of a job running a catalog function, however it was enqueued.
+
+    ``enqueue()`` sets the description to the catalog name; a plain RQ producer's job carries
+    RQ's call string (``jobs.content.images.optimize_image(asset_id=1)``) instead.
+    """
+    try:
+        name = job.job_name if isinstance(job, CatalogJob) else None
+    except DeserializationError:  # not JSON (a pickling producer): it will never run here anyway
+        name = None
+    return name or str(job.description or job.id)
+
+
 def describe_with_progress(job: Job) -> str:
-    """The job's description, then its progress (``45% · 1.2 x · 30 s left``) when it reported any."""
-    description = str(job.description or job.id)
+    """The job's name, then its progress (``45% · 1.2 x · 30 s left``) when it reported any."""
+    description = display_name(job)
     progress = read_progress(job.meta or {})
     if not progress or "percent" not in progress:
         return description
@@ -153,6 +175,12 @@ def _basic_auth_guard(username: str, password: str) -> Any:
     return require_basic_auth
 
 
+def _no_such_job(_error: NoSuchJobError) -> Response:
+    # rq-dashboard lets the exception through as a 500 with a traceback in the log.
+    job_id = (request.view_args or {}).get("job_id", "")
+    return Response(f"no such job {job_id!r} (deleted, or its result expired)\n", 404, mimetype="text/plain")
+
+
 def create_app(settings: Settings | None = None, connection: Redis | None = None) -> Flask:
     """The dashboard as a Flask app (checks the auth rule first)."""
     settings = settings or get_settings()
@@ -161,13 +189,22 @@ def create_app(settings: Settings | None = None, connection: Redis | None = None
     blueprint = adapt_rq_dashboard(connection)
     # The blueprint's static files are also the app's: mounted without a URL prefix, the
     # blueprint's /static route would otherwise be shadowed by the app's own (empty) one.
-    app = Flask("odyssey_workers.dashboard", static_folder=str(Path(blueprint.root_path) / "static"))
+    # The app's own templates come first, so ours replace the blueprint's of the same name.
+    app = Flask(
+        "odyssey_workers.dashboard",
+        static_folder=str(Path(blueprint.root_path) / "static"),
+        template_folder=str(ASSETS / "templates"),
+    )
     app.config["RQ_DASHBOARD_REDIS_URL"] = (redis_url(settings),)
     app.config["RQ_DASHBOARD_POLL_INTERVAL"] = 2500
     app.redis_conn = connection  # type: ignore[attr-defined]  # where the blueprint looks for it
     if credentials:
         app.before_request(_basic_auth_guard(*credentials))
     app.register_blueprint(blueprint, url_prefix="")
+    assets = Blueprint("odyssey_dashboard", __name__, static_folder=ASSETS / "static", static_url_path="/assets")
+    app.register_blueprint(assets)
+    app.register_error_handler(NoSuchJobError, _no_such_job)
+    DashboardGuard(allowed_hosts(settings.dashboard_host, settings.dashboard_allowed_hosts)).install(app)
     return app
 
 

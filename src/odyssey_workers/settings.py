@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     dashboard_port: Port = defaults.DASHBOARD_PORT
     dashboard_username: str | None = None  # basic auth for rq-dashboard
     dashboard_password: SecretStr | None = None
+    dashboard_allowed_hosts: str = ""  # comma-separated Host names beside loopback and DASHBOARD_HOST (a proxy's)
     metrics_host: str = "127.0.0.1"  # Prometheus /metrics and /health
     metrics_port: Port = defaults.METRICS_PORT
 
