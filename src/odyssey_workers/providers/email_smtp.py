@@ -131,9 +131,13 @@ class SmtpMailer:
         try:
             for mail in mails:
                 try:
-                    international = not (mail.to.isascii() and mail.sender.isascii())
-                    options = ("SMTPUTF8", "BODY=8BITMIME") if international else ()
                     raw = mail_bytes(mail, self.signer)  # signed bytes go out as they are
+                except Exception as exc:  # noqa: BLE001 - a message that cannot be built fails alone
+                    results[mail.key] = exc
+                    continue
+                international = not (mail.to.isascii() and mail.sender.isascii())
+                options = ("SMTPUTF8", "BODY=8BITMIME") if international else ()
+                try:
                     client.sendmail(parseaddr(mail.sender)[1], [mail.to], raw, mail_options=options)
                     results[mail.key] = Sent(message_id=mail.message_id)
                 except smtplib.SMTPServerDisconnected as exc:

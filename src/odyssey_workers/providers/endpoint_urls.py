@@ -24,6 +24,7 @@ from odyssey_workers.errors import PermanentError
 MAX_URL_LENGTH = 2048  # characters; the webhook_endpoints.url column holds no more
 MAX_HOST_LENGTH = 253  # RFC 1035: a full domain name
 SCHEMES = ("http", "https")
+UNSAFE_CHARACTERS = frozenset('\\<>"{}|^`')
 _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 _NUMERIC_LAST_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$")
 
@@ -67,6 +68,9 @@ def _split(url: str) -> tuple[SplitResult | None, str | None]:
     bad = next((c for c in url if c.isspace() or unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")), None)
     if bad is not None:
         return None, f"it contains whitespace or a control character ({bad!r})"
+    unsafe = next((c for c in url if c in UNSAFE_CHARACTERS), None)
+    if unsafe is not None:  # RFC 3986 excludes them; parsers disagree on "\\" (WHATWG reads it as "/")
+        return None, f"it contains {unsafe!r}, a character URLs may not contain"
     try:
         parts = urlsplit(url)
     except ValueError as exc:
@@ -88,7 +92,17 @@ def _split(url: str) -> tuple[SplitResult | None, str | None]:
     else:
         host = host.rsplit(":", 1)[0]
     problem = _host_problem(host.split("%")[0])
-    return (None, problem) if problem else (parts, None)
+    if problem:
+        return None, problem
+    import httpx  # the client that will send: it must read the same host (loaded only when checking)
+
+    try:
+        sent_to = httpx.URL(url).host.lower()
+    except httpx.InvalidURL as exc:
+        return None, f"it cannot be parsed ({exc})"
+    if sent_to != (parts.hostname or "").lower():
+        return None, f"its host reads as {parts.hostname!r} here but {sent_to!r} to the HTTP client"
+    return parts, None
 
 
 def undeliverable_reason(url: str) -> str | None:
