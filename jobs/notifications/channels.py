@@ -7,13 +7,15 @@ the guarded client (connect-time address checks, no redirects, no proxies).
 
 from __future__ import annotations
 
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
 
 from odyssey_workers.errors import ConfigurationError
-from odyssey_workers.providers.email_common import EmailBatch, OutgoingEmail
+from odyssey_workers.providers.email_common import EmailBatch, OutgoingEmail, Signer
+from odyssey_workers.providers.email_dkim import DkimSigner
 from odyssey_workers.providers.email_mailgun import MailgunMailer
 from odyssey_workers.providers.email_outbox import OutboxMailer
 from odyssey_workers.providers.email_sendgrid import SendgridMailer
@@ -43,13 +45,24 @@ def _secret(value: Any, variable: str) -> str:
     return str(value.get_secret_value() if hasattr(value, "get_secret_value") else value)
 
 
+def dkim_signer(settings: Settings | None = None) -> Signer | None:
+    """The DKIM signer for mail this service formats itself, or None when no key is set."""
+    s = settings or get_settings()
+    if s.dkim_private_key is None:
+        return None
+    if not s.dkim_selector:
+        raise ConfigurationError("DKIM_PRIVATE_KEY is set but DKIM_SELECTOR is not")
+    domain = s.dkim_domain or parseaddr(s.email_from)[1].rpartition("@")[2]
+    return DkimSigner(s.dkim_selector, domain, s.dkim_private_key.get_secret_value())
+
+
 def mailer(settings: Settings | None = None) -> Mailer:
     s = settings or get_settings()
     timeout, ca = s.notifications_provider_timeout_seconds, s.notifications_ca_file
     if s.email_provider == "smtp":
         if not s.smtp_url:
             raise ConfigurationError("EMAIL_PROVIDER=smtp needs SMTP_URL")
-        return SmtpMailer(s.smtp_url, timeout=timeout, ca_file=ca)
+        return SmtpMailer(s.smtp_url, timeout=timeout, ca_file=ca, signer=dkim_signer(s))
     if s.email_provider == "mailgun":
         if not s.mailgun_domain:
             raise ConfigurationError("EMAIL_PROVIDER=mailgun needs MAILGUN_DOMAIN")
@@ -58,7 +71,7 @@ def mailer(settings: Settings | None = None) -> Mailer:
         )
     if s.email_provider == "sendgrid":
         return SendgridMailer(s.sendgrid_api_base, _secret(s.sendgrid_api_key, "SENDGRID_API_KEY"), timeout, ca)
-    return OutboxMailer(outbox_dir(s))
+    return OutboxMailer(outbox_dir(s), signer=dkim_signer(s))
 
 
 def api_client(settings: Settings | None = None, http2: bool = False) -> httpx.Client:

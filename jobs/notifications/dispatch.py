@@ -25,6 +25,7 @@ from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import ConfigurationError, OdysseyError
 from odyssey_workers.providers.discord import DiscordSender
 from odyssey_workers.providers.email_common import EmailBatch, Recipient
+from odyssey_workers.providers.endpoint_urls import InvalidEndpointUrl, undeliverable_reason
 from odyssey_workers.providers.outcomes import Outcome, ProviderUnavailable
 from odyssey_workers.providers.push_common import PushMessage, PushOutbox
 from odyssey_workers.providers.ratelimit import TokenBucket, parse_rates
@@ -188,6 +189,10 @@ def _endpoints(items: Sequence[Claimed], out: dict[int, Outcome], fx: Effects, s
         fx.endpoint_of[d.id] = endpoint_id
         if endpoint is None or not endpoint.active:
             out[d.id] = Suppressed("endpoint was removed or disabled")
+            continue
+        never = undeliverable_reason(endpoint.url)
+        if never:  # a stored URL no retry can fix: fail now, not after a day of retries
+            out[d.id] = InvalidEndpointUrl(f"endpoint URL can never be delivered to: {never}")
             continue
         if d.channel == "discord":
             parts = d.parts

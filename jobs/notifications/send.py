@@ -41,6 +41,7 @@ from odyssey_workers.db.models import (
 )
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import PermanentError
+from odyssey_workers.providers.endpoint_urls import InvalidEndpointUrl
 from odyssey_workers.providers.outcomes import Outcome, ProviderUnavailable, RecipientGone, Sent
 
 logger = logging.getLogger(__name__)
@@ -134,6 +135,8 @@ def record(claimed: list[Claimed], outcomes: dict[int, Outcome], fx: Effects, no
             row.update(status="failed", error=f"{type(outcome).__name__}: {outcome}")
             if isinstance(outcome, RecipientGone) and d.id in fx.endpoint_of:
                 fx.endpoint_gone[fx.endpoint_of[d.id]] = str(outcome)
+            if isinstance(outcome, InvalidEndpointUrl) and d.id in fx.endpoint_of:
+                failing_endpoints[fx.endpoint_of[d.id]] = row["error"]  # shown by `webhooks list`
         else:  # passing faults, and anything unexpected: try again on the channel's schedule
             schedule = retry_schedule(d.channel)
             error = f"{type(outcome).__name__}: {outcome}"

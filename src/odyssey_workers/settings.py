@@ -177,6 +177,9 @@ class Settings(BaseSettings):
     sendgrid_webhook_public_key: str | None = None  # PEM/base64 ECDSA key of the signed event webhook
     webhook_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 15.0
     webhook_retry_schedule: str = "5,300,1800,7200,18000,36000,36000"  # ~27 h, then the endpoint is failing
+    dkim_selector: str | None = None  # DKIM for SMTP and the outbox (Mailgun/SendGrid sign themselves)
+    dkim_domain: str | None = None  # d= of the signature; default: the domain of EMAIL_FROM
+    dkim_private_key: SecretStr | None = None  # RSA private key, PEM; unset: mail goes unsigned
 
     # --- analytics and AI providers ----------------------------------------------------------
     mixpanel_token: SecretStr | None = None

@@ -32,6 +32,7 @@ COMMAND_MODULES = [
     "odyssey_workers.cli.doctor",
     "odyssey_workers.cli.schedules",
     "odyssey_workers.cli.ingest",
+    "odyssey_workers.cli.webhooks",
 ]
 
 

@@ -139,6 +139,7 @@ PROVIDERS: list[tuple[str, str, tuple[str, ...], str]] = [
     ("email", "SMTP", ("smtp_url",), "file outbox under var/"),
     ("email", "SendGrid", ("sendgrid_api_key",), "file outbox under var/"),
     ("email", "Mailgun", ("mailgun_api_key", "mailgun_domain"), "file outbox under var/"),
+    ("email", "DKIM signing", ("dkim_selector", "dkim_private_key"), "SMTP and outbox mail unsigned"),
     ("push", "Web Push", ("vapid_private_key", "vapid_public_key"), "file outbox under var/"),
     ("push", "FCM", ("fcm_server_key",), "file outbox under var/"),
     ("push", "APNs", ("apns_key_id", "apns_team_id", "apns_private_key", "apns_topic"), "file outbox under var/"),

@@ -4,6 +4,10 @@ Each message carries an HTML and a plain-text part, a stable ``Message-ID`` made
 delivery's idempotency key (so a re-send after a lost worker is recognisably the same mail),
 and one-click unsubscribe headers (RFC 2369 ``List-Unsubscribe`` + RFC 8058
 ``List-Unsubscribe-Post``).
+
+``MAIL_POLICY`` folds those headers at whitespace only, never as RFC 2047 encoded-words: the
+standard policy encodes any word longer than a line, which turns ``<https://…>`` into
+``=?utf-8?q?=3Chttps…?=`` — a value in which RFC 2369 readers find no URL.
 """
 
 from __future__ import annotations
@@ -13,12 +17,48 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from email.utils import format_datetime, formataddr, parseaddr
+from typing import Protocol
 
 from email_validator import EmailNotValidError, validate_email
 from markupsafe import escape
 
 from odyssey_workers.providers.outcomes import InvalidAddress, Outcome, Sent
+
+VERBATIM_HEADERS = frozenset({"list-unsubscribe", "list-unsubscribe-post"})
+MAX_HEADER_LINE = 998  # RFC 5322 2.1.1: the hard limit; 78 is only the recommendation
+
+
+class UnencodedListHeadersPolicy(EmailPolicy):
+    """``email.policy.default``, except that ASCII ``List-Unsubscribe*`` values are folded at
+    whitespace and never encoded (a single long URL stays whole on its line)."""
+
+    def fold(self, name: str, value: str) -> str:
+        if name.lower() in VERBATIM_HEADERS and str(value).isascii():
+            return fold_at_whitespace(name, str(value), self.max_line_length or MAX_HEADER_LINE, self.linesep)
+        return str(super().fold(name, value))
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        if name.lower() in VERBATIM_HEADERS and str(value).isascii():
+            return self.fold(name, value).encode("ascii")
+        return super().fold_binary(name, value)
+
+
+def fold_at_whitespace(name: str, value: str, width: int, linesep: str) -> str:
+    """``Name: value`` folded before whitespace so lines stay within ``width`` where a word allows."""
+    words = value.split()
+    if any(len(word) + 1 > MAX_HEADER_LINE for word in words):
+        raise ValueError(f"{name} has a word over {MAX_HEADER_LINE} characters; it cannot be sent unencoded")
+    lines = [f"{name}:"]
+    for word in words:
+        if len(lines[-1]) + 1 + len(word) > width and lines[-1] != f"{name}:":
+            lines.append("")
+        lines[-1] += " " + word
+    return linesep.join(lines) + linesep
+
+
+MAIL_POLICY = UnencodedListHeadersPolicy()
 
 
 @dataclass(frozen=True)
@@ -55,7 +95,7 @@ def unsubscribe_headers(url: str | None) -> dict[str, str]:
 
 
 def build_mime(mail: OutgoingEmail) -> EmailMessage:
-    message = EmailMessage()
+    message = EmailMessage(policy=MAIL_POLICY)
     message["From"] = mail.sender
     message["To"] = formataddr((mail.to_name, mail.to)) if mail.to_name else mail.to
     message["Subject"] = mail.subject
@@ -66,6 +106,21 @@ def build_mime(mail: OutgoingEmail) -> EmailMessage:
     message.set_content(mail.text)
     message.add_alternative(mail.html, subtype="html")
     return message
+
+
+class Signer(Protocol):
+    def sign(self, message: bytes, linesep: bytes = b"\r\n") -> bytes: ...
+
+
+def mail_bytes(mail: OutgoingEmail, signer: Signer | None = None, linesep: str = "\r\n") -> bytes:
+    """The message as it goes on the wire (or into the outbox), DKIM-signed when ``signer`` is given.
+
+    The signature is made over these exact bytes, so nothing may re-serialize them afterwards.
+    """
+    message = build_mime(mail)
+    international = not (mail.to.isascii() and mail.sender.isascii())
+    raw = message.as_bytes(policy=MAIL_POLICY.clone(linesep=linesep, utf8=international))
+    return signer.sign(raw, linesep.encode()) if signer else raw
 
 
 RECIPIENT_FIELDS = ("name", "unsubscribe_url")

@@ -1,7 +1,8 @@
 """The default mailer: every email becomes an ``.eml`` file in the outbox folder. No account.
 
 Files are named after the message's idempotency key and written atomically (temporary file,
-then rename), so a re-send of the same delivery finds its file and writes nothing twice.
+then rename), so a re-send of the same delivery finds its file and writes nothing twice. With a
+``signer`` (``DKIM_*`` settings) each file carries the DKIM signature the mail would be sent with.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from odyssey_workers.providers.email_common import EmailBatch, OutgoingEmail, build_mime, check_email
+from odyssey_workers.providers.email_common import EmailBatch, OutgoingEmail, Signer, check_email, mail_bytes
 from odyssey_workers.providers.outcomes import Outcome, Sent
 
 
@@ -40,15 +41,16 @@ def outbox_name(key: str, suffix: str) -> str:
 class OutboxMailer:
     name = "outbox"
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, signer: Signer | None = None) -> None:
         self.folder = folder / "email"
+        self.signer = signer
 
     def path_for(self, mail: OutgoingEmail) -> Path:
         return self.folder / outbox_name(mail.key, ".eml")
 
     def send(self, mail: OutgoingEmail) -> Sent:
         check_email(mail.to)
-        write_atomically(self.path_for(mail), bytes(build_mime(mail)))
+        write_atomically(self.path_for(mail), mail_bytes(mail, self.signer, linesep="\n"))
         return Sent(message_id=mail.message_id)
 
     def send_many(self, mails: Sequence[OutgoingEmail]) -> list[Outcome]:

@@ -8,6 +8,7 @@
 * ``smtp+plain://host:1025`` — no TLS at all, for a local catcher such as MailHog.
 
 A 5xx reply is permanent for that recipient; a 4xx reply or a lost connection is passing.
+With a ``signer`` (``DKIM_*`` settings) each message is DKIM-signed over the exact bytes sent.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ import smtplib
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
+from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from odyssey_workers.errors import ConfigurationError
-from odyssey_workers.providers.email_common import EmailBatch, OutgoingEmail, build_mime, check_email
+from odyssey_workers.providers.email_common import EmailBatch, OutgoingEmail, Signer, check_email, mail_bytes
 from odyssey_workers.providers.httpapi import ssl_context
 from odyssey_workers.providers.outcomes import Outcome, ProviderRejected, ProviderUnavailable, Sent
 
@@ -67,10 +69,13 @@ def _classify(exc: smtplib.SMTPException, to: str) -> Exception:
 class SmtpMailer:
     name = "smtp"
 
-    def __init__(self, url: str, timeout: float = 10.0, ca_file: Path | str | None = None) -> None:
+    def __init__(
+        self, url: str, timeout: float = 10.0, ca_file: Path | str | None = None, signer: Signer | None = None
+    ) -> None:
         self.target = parse_smtp_url(url)
         self.timeout = timeout
         self.tls: ssl.SSLContext = ssl_context(ca_file)
+        self.signer = signer
 
     def _connect(self) -> smtplib.SMTP:
         t = self.target
@@ -126,7 +131,14 @@ class SmtpMailer:
         try:
             for mail in mails:
                 try:
-                    client.send_message(build_mime(mail), to_addrs=[mail.to])
+                    raw = mail_bytes(mail, self.signer)  # signed bytes go out as they are
+                except Exception as exc:  # noqa: BLE001 - a message that cannot be built fails alone
+                    results[mail.key] = exc
+                    continue
+                international = not (mail.to.isascii() and mail.sender.isascii())
+                options = ("SMTPUTF8", "BODY=8BITMIME") if international else ()
+                try:
+                    client.sendmail(parseaddr(mail.sender)[1], [mail.to], raw, mail_options=options)
                     results[mail.key] = Sent(message_id=mail.message_id)
                 except smtplib.SMTPServerDisconnected as exc:
                     results[mail.key] = ProviderUnavailable(f"SMTP connection lost sending to {mail.to}: {exc}")
