@@ -250,3 +250,31 @@ def test_sigterm_to_run_alone_lets_the_running_job_finish_and_exits_0(
         connection.close()
     finally:
         again.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_a_second_sigterm_cuts_the_running_job_and_run_exits_75_naming_it(
+    run_env: dict[str, str], var_dir: Path, tmp_path: Path
+) -> None:
+    log = tmp_path / "run.log"
+    process, connection, job_ids = _start_run_with_running_jobs(run_env, var_dir, log, seconds=60, count=1)
+    try:
+        connection.close()
+        process.send_signal(signal.SIGTERM)  # warm: the job would run its 60 s
+        wait_until(lambda: "stopping: running jobs finish first" in log.read_text(), timeout=30)
+        time.sleep(1.5)  # RQ ignores a repeated signal within 1 s (the pool's and the OS's copies)
+        process.send_signal(signal.SIGTERM)  # cold: the workers kill their horses
+        assert process.wait(timeout=90) == 75, log.read_text()
+        assert f"1 job(s) were cut short by the stop and will be retried if they have retries left: {job_ids[0]}" in (
+            log.read_text()
+        )
+    finally:
+        _stop_everything(process)
+    again = BundledRedis(Settings(var_dir=var_dir)).start()
+    try:
+        connection = Redis(unix_socket_path=str(again.socket_path))
+        assert fetch_job(job_ids[0], connection).get_status() != "finished"  # left for recovery
+        connection.close()
+    finally:
+        again.stop()
