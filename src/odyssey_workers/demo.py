@@ -1,47 +1,59 @@
 """``make demo``: the whole service on its embedded defaults, end to end, ending in a visible result.
 
-It starts ``odyssey-workers run`` (bundled Redis under ``var/redis``, SQLite under ``var/``, files
-under ``var/storage``, worker processes, the scheduler, the dashboard and the metrics endpoint),
-then acts as another service of the platform would: it enqueues catalog jobs by name, ingests
-generated media, sends notifications and runs billing, waits for real workers to do the work,
-prints what they did, and stops the service cleanly.
+It starts ``odyssey-workers run`` on its own embedded defaults under ``var/demo`` (bundled Redis,
+SQLite, files; see ``demo_service``: the shell's ``REDIS_URL``, ``DATABASE_URL``, ``STORAGE_URL``
+and ``VAR_DIR`` are ignored by the demo and by its service alike), then acts as another service
+of the platform would: it enqueues catalog jobs by name, ingests generated media, sends
+notifications and runs billing, waits for real workers to do the work, prints what they did, and
+stops the service cleanly. If the service exits on its own, the demo stops with its error line.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+
+from odyssey_workers.demo_service import DemoService, ServiceExited, demo_env, ignored_settings, start_service
 
 console = Console(width=120)  # the same layout in a terminal and in a pipe
 BIN = Path(sys.executable).parent
 COMMAND = str(BIN / "odyssey-workers")
 
 
-def demo_env() -> dict[str, str]:
-    """The embedded defaults: no REDIS_URL, DATABASE_URL or STORAGE_URL."""
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL", "STORAGE_URL")}
-    env.setdefault("VAR_DIR", "var")
-    # Demo only: earnings are payable at once instead of after the 7-day hold, so the payout
-    # step has something to pay.
-    env.setdefault("PAYOUT_HOLD_DAYS", "0")
-    env.setdefault("COLUMNS", "120")  # rich tables from the CLI stay readable in a pipe
-    return env
+_service: DemoService | None = None
+"""The service this demo started; every wait checks it is still running."""
+
+
+def say_failure(text: str) -> None:
+    """A failure in red on one line, as written (an error may hold brackets rich would eat)."""
+    console.print(f"[red]{escape(text)}[/red]", soft_wrap=True)
+
+
+def use_demo_settings() -> None:
+    """Make this process read the same settings as the service and the commands it starts."""
+    from odyssey_workers.db.session import dispose_engines
+    from odyssey_workers.settings import get_settings
+
+    env = demo_env()
+    os.environ.clear()
+    os.environ.update(env)
+    get_settings.cache_clear()
+    dispose_engines()
 
 
 def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Run one ``odyssey-workers`` command the way an operator would."""
-    out = subprocess.run([COMMAND, *args], env=demo_env(), capture_output=True, text=True, timeout=600)
+    out = subprocess.run([COMMAND, *args], env=dict(os.environ), capture_output=True, text=True, timeout=600)
     if check and out.returncode != 0:
         raise RuntimeError(f"odyssey-workers {' '.join(args)} failed: {out.stderr.strip().splitlines()[-1:]}")
     return out
@@ -50,53 +62,31 @@ def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
+        if _service is not None:
+            _service.check()  # a dead service will never finish anything: say why now
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out waiting for {what}")
         time.sleep(0.2)
 
 
-def health_ok(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
+def start_demo_service() -> DemoService:
+    from odyssey_workers.settings import get_settings
 
-
-def start_service() -> subprocess.Popen[bytes]:
-    from odyssey_workers.settings import load_settings
-
-    settings = load_settings()
-    log = Path(demo_env()["VAR_DIR"]) / "demo-service.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
+    settings = get_settings()
+    log = settings.var_dir / "demo-service.log"
     console.print(f"[bold]Starting the service[/bold] (odyssey-workers run; its log: {log})")
-    with log.open("ab") as handle:
-        process = subprocess.Popen(
-            [COMMAND, "run"], env=demo_env(), stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        wait_for(lambda: health_ok(settings.metrics_port) or process.poll() is not None, "the health check")
-    except TimeoutError:
-        process.kill()
-        raise
-    if process.poll() is not None:
-        raise RuntimeError(f"odyssey-workers run exited with {process.returncode}; see {log}")
+    service = start_service(COMMAND, os.environ, log)
+    service.wait_until_healthy(settings.metrics_port)
     console.print(
         f"   healthy: dashboard http://127.0.0.1:{settings.dashboard_port}, "
-        f"metrics http://127.0.0.1:{settings.metrics_port}/metrics"
+        f"metrics http://127.0.0.1:{settings.metrics_port}/metrics (pid {service.process.pid})"
     )
-    return process
+    return service
 
 
-def stop_service(process: subprocess.Popen[bytes]) -> None:
+def stop_service(service: DemoService) -> None:
     console.print("[bold]Stopping the service[/bold] (SIGINT: running jobs finish, then Redis stops)")
-    process.send_signal(signal.SIGINT)
-    try:
-        code = process.wait(timeout=90)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        code = process.wait()
-    console.print(f"   stopped, exit code {code}")
+    console.print(f"   stopped, exit code {service.stop()}")
 
 
 def runtime_round_trip() -> None:
@@ -241,7 +231,9 @@ def sample_media(folder: Path) -> list[Path]:
 def content_uploads() -> None:
     """Generated uploads through the whole pipeline: sniff, process, renditions, ready."""
     console.print("[bold]Content[/bold]: an image, a video and an audio clip through the upload pipeline")
-    for path in sample_media(Path(demo_env()["VAR_DIR"]) / "demo-media"):
+    from odyssey_workers.settings import get_settings
+
+    for path in sample_media(get_settings().var_dir / "demo-media"):
         out = cli("ingest", str(path), "--wait", "--json")
         result = json.loads(out.stdout)
         renditions = result.get("renditions", [])
@@ -268,7 +260,10 @@ def notifications_round() -> None:
     data = json.dumps({"creator_name": "Ana", "title": "Tour diary, part 1", "url": "https://odyssey.example/v/1"})
     out = cli("notify", "content_upload", "--followers-of", str(creator_id), "--data", data, "--wait")
     show(out.stdout)
-    outbox = Path(demo_env()["VAR_DIR"]) / "outbox"
+    from odyssey_workers.settings import get_settings
+
+    settings = get_settings()
+    outbox = settings.notifications_outbox_dir or settings.var_dir / "outbox"
     emails = sorted(outbox.rglob("*.eml"))
     console.print(f"   {len(emails)} emails in {outbox}; the newest:")
     if emails:
@@ -285,19 +280,40 @@ STEPS: list[tuple[str, Callable[[], None]]] = [
 
 
 def main() -> int:
-    process = start_service()
+    global _service
+    ignored = ignored_settings()
+    use_demo_settings()
+    console.print(
+        f"Demo settings: its own embedded service under {os.environ['VAR_DIR']} (bundled Redis, SQLite, "
+        "local files), for the demo and the service alike"
+        + (f"; ignoring your {', '.join(ignored)}" if ignored else ""),
+        soft_wrap=True,  # one line, so the first line says it all
+    )
+    try:
+        _service = start_demo_service()
+    except ServiceExited as exc:
+        say_failure(f"the demo's service did not start: {exc}")
+        return 1
     failures = []
     try:
         for name, step in STEPS:
             try:
                 step()
+            except ServiceExited as exc:
+                failures.append(name)
+                say_failure(f"   {name} step stopped: the demo's service is gone: {exc}")
+                break
             except Exception as exc:  # noqa: BLE001 - one failing area must not hide what the others did
                 failures.append(name)
-                console.print(f"[red]   {name} step failed: {exc}[/red]")
-        console.print("[bold]Status[/bold] (odyssey-workers status)")
-        show(cli("status", check=False).stdout)
+                say_failure(f"   {name} step failed: {exc}")
+                if _service.process.poll() is not None:  # the failure was the service going away
+                    say_failure(f"   the demo's service is gone: {_service.last_error_line()}")
+                    break
+        if _service.process.poll() is None:
+            console.print("[bold]Status[/bold] (odyssey-workers status)")
+            show(cli("status", check=False).stdout)
     finally:
-        stop_service(process)
+        stop_service(_service)
     if failures:
         console.print(f"[red]demo finished with failures in: {', '.join(failures)}[/red]")
         return 1

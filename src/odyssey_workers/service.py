@@ -5,6 +5,9 @@ worker pool, the scheduler, the dashboard and the metrics endpoint as child proc
 of stop (Ctrl-C or SIGTERM): every child gets one SIGTERM — a warm shutdown for the workers,
 whose running jobs finish — and Redis is stopped last, after the workers are gone. A second
 Ctrl-C turns the workers' shutdown cold (RQ stops the running job; it is retried later).
+``run`` exits 0 only when no job was cut short: when a stop killed running jobs (a cold
+shutdown, or a SIGTERM sent to every process at once, as systemd's ``KillMode=control-group``
+does), it says how many and exits with ``JOBS_CUT_EXIT_CODE`` (75).
 
 Each child runs in its own process group, so the terminal's Ctrl-C reaches only this
 supervisor (RQ treats a *second* SIGINT as a cold shutdown: a worker receiving one from the
@@ -30,6 +33,7 @@ from types import FrameType
 
 from odyssey_workers.bundled_redis import BundledRedis
 from odyssey_workers.connection import get_redis, wait_for_redis
+from odyssey_workers.cut_jobs import CUT_JOBS_FILE_VARIABLE, JOBS_CUT_EXIT_CODE, read_cut_jobs
 from odyssey_workers.errors import ConfigurationError, OdysseyError
 from odyssey_workers.settings import Settings
 
@@ -134,6 +138,8 @@ class Supervisor:
         self.children: list[Child] = []
         self.stop_requests = 0
         self.exit_code = 0
+        # Where the workers note jobs a stop cut short (see odyssey_workers.cut_jobs).
+        self.cut_jobs_file = (settings.var_dir / f"run-{os.getpid()}.cut-jobs").resolve()
 
     # --- start ----------------------------------------------------------------------------
     def check_ports(self) -> None:
@@ -163,6 +169,7 @@ class Supervisor:
         env = dict(os.environ)
         env["REDIS_URL"] = url  # the bundled socket made explicit, so no child has to derive it
         env["VAR_DIR"] = str(self.settings.var_dir.resolve())
+        env[CUT_JOBS_FILE_VARIABLE] = str(self.cut_jobs_file)
         return env
 
     def build_children(self, url: str) -> list[Child]:
@@ -192,6 +199,8 @@ class Supervisor:
         from odyssey_workers.db.migrate import upgrade
 
         self.check_ports()
+        self.cut_jobs_file.parent.mkdir(parents=True, exist_ok=True)
+        self.cut_jobs_file.unlink(missing_ok=True)  # a supervisor with our pid that was killed -9
         url = self.start_redis()
         try:
             revisions = upgrade(self.settings.resolved_database_url)
@@ -263,9 +272,25 @@ class Supervisor:
             if child.process is not None:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     child.process.wait(timeout=5)
+        self.report_cut_jobs()
         if self.redis is not None:
             self.redis.stop()
             logger.info("bundled redis-server stopped")
+
+    def report_cut_jobs(self) -> None:
+        """After the workers are gone: one line naming the jobs the stop cut short, and exit 75."""
+        cut = read_cut_jobs(self.cut_jobs_file)
+        self.cut_jobs_file.unlink(missing_ok=True)
+        if not cut:
+            return
+        shown = ", ".join(cut[:5]) + (f" and {len(cut) - 5} more" if len(cut) > 5 else "")
+        logger.error(
+            "%d job(s) were cut short by the stop and will be retried if they have retries left: %s",
+            len(cut),
+            shown,
+        )
+        if self.exit_code == 0:
+            self.exit_code = JOBS_CUT_EXIT_CODE
 
     def run(self, describe: Callable[[Supervisor, str], None] | None = None) -> int:
         """Start, watch until stopped, stop; returns the exit code."""

@@ -85,14 +85,20 @@ def test_writer_waits_for_a_sqlite_lock_held_by_another_process(env: dict[str, s
     database = var_dir / "odyssey.db"
     holder = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
     holder.execute("BEGIN IMMEDIATE")  # another connection holds the write lock
-    release = threading.Timer(1.5, holder.rollback)
+    released = threading.Event()
+
+    def release_the_lock() -> None:
+        released.set()  # before the rollback: the writer cannot commit until after it
+        holder.rollback()
+
+    release = threading.Timer(1.5, release_the_lock)
     release.start()
-    started = time.monotonic()
     with session_scope() as session:
         session.add(User(email="patient@example.com"))
-    waited = time.monotonic() - started
+    committed_after_release = released.is_set()
+    release.join()
     holder.close()
-    assert waited >= 1.0, "the write must have waited for the lock, not failed or skipped it"
+    assert committed_after_release, "the write must have waited for the lock, not failed or skipped it"
     with session_scope() as session:
         assert session.scalar(select(User.email)) == "patient@example.com"
 

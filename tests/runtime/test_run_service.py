@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -14,7 +15,9 @@ from pathlib import Path
 import pytest
 from redis import Redis
 
+from odyssey_workers.bundled_redis import BundledRedis
 from odyssey_workers.queues import enqueue, fetch_job
+from odyssey_workers.settings import Settings
 from tests.support.servers import RedisServer, free_port, wait_for_port
 from tests.support.workers import VENV_BIN, session_pids, wait_until
 
@@ -173,3 +176,105 @@ def test_run_stops_everything_with_exit_1_when_the_scheduler_keeps_failing(
         assert not (var_dir / "redis" / "redis.sock").exists()
     finally:
         _stop_everything(process)
+
+
+def _start_run_with_running_jobs(
+    run_env: dict[str, str], var_dir: Path, log: Path, seconds: float, count: int
+) -> tuple[subprocess.Popen[bytes], Redis, list[str]]:
+    """``run`` on the bundled Redis with ``count`` jobs of ``seconds`` each already running."""
+    process = start_run(run_env, log, "--no-dashboard", "--no-metrics", "--no-scheduler")
+    socket_path = var_dir / "redis" / "redis.sock"
+    wait_until(socket_path.exists, timeout=60)
+    connection = Redis(unix_socket_path=str(socket_path))
+    wait_until(lambda: connection.scard("rq:workers") >= 2, timeout=60)
+    jobs = [enqueue("testing.mark", token=f"cut-{i}", seconds=seconds, _connection=connection) for i in range(count)]
+    wait_until(lambda: all(fetch_job(job.id, connection).get_status() == "started" for job in jobs), timeout=60)
+    return process, connection, [job.id for job in jobs]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_run_exits_75_naming_the_cut_jobs_when_sigterm_reaches_every_process_at_once(
+    run_env: dict[str, str], var_dir: Path, tmp_path: Path
+) -> None:
+    log = tmp_path / "run.log"
+    process, connection, job_ids = _start_run_with_running_jobs(run_env, var_dir, log, seconds=60, count=2)
+    try:
+        connection.close()
+        # systemd's default KillMode=control-group: SIGTERM to the supervisor, the workers, their
+        # work horses and the bundled Redis at the same moment (each child has a process group of
+        # its own, so os.killpg on run's group would reach run alone).
+        for pid in session_pids(process.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        assert process.wait(timeout=90) == 75, log.read_text()
+        output = log.read_text()
+        assert "2 job(s) were cut short by the stop and will be retried if they have retries left" in output
+        assert all(job_id in output for job_id in job_ids)
+        assert session_pids(process.pid) == []
+        assert list(var_dir.glob("*.cut-jobs")) == []  # the note is read and removed
+    finally:
+        _stop_everything(process)
+
+    # Nothing lost: the cut jobs are still in Redis, not finished, for a worker to retry.
+    again = BundledRedis(Settings(var_dir=var_dir)).start()
+    try:
+        connection = Redis(unix_socket_path=str(again.socket_path))
+        for job_id in job_ids:
+            assert fetch_job(job_id, connection).get_status() != "finished"
+        assert connection.get("test:runs:cut-0") is None
+        connection.close()
+    finally:
+        again.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_sigterm_to_run_alone_lets_the_running_job_finish_and_exits_0(
+    run_env: dict[str, str], var_dir: Path, tmp_path: Path
+) -> None:
+    log = tmp_path / "run.log"
+    process, connection, job_ids = _start_run_with_running_jobs(run_env, var_dir, log, seconds=4, count=1)
+    try:
+        connection.close()
+        process.send_signal(signal.SIGTERM)  # KillMode=mixed: the main process only
+        assert process.wait(timeout=90) == 0, log.read_text()
+        assert "cut short" not in log.read_text()
+    finally:
+        _stop_everything(process)
+    again = BundledRedis(Settings(var_dir=var_dir)).start()
+    try:
+        connection = Redis(unix_socket_path=str(again.socket_path))
+        assert fetch_job(job_ids[0], connection).get_status() == "finished"
+        assert connection.get("test:runs:cut-0") == b"1"
+        connection.close()
+    finally:
+        again.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_a_second_sigterm_cuts_the_running_job_and_run_exits_75_naming_it(
+    run_env: dict[str, str], var_dir: Path, tmp_path: Path
+) -> None:
+    log = tmp_path / "run.log"
+    process, connection, job_ids = _start_run_with_running_jobs(run_env, var_dir, log, seconds=60, count=1)
+    try:
+        connection.close()
+        process.send_signal(signal.SIGTERM)  # warm: the job would run its 60 s
+        wait_until(lambda: "stopping: running jobs finish first" in log.read_text(), timeout=30)
+        time.sleep(1.5)  # RQ ignores a repeated signal within 1 s (the pool's and the OS's copies)
+        process.send_signal(signal.SIGTERM)  # cold: the workers kill their horses
+        assert process.wait(timeout=90) == 75, log.read_text()
+        assert f"1 job(s) were cut short by the stop and will be retried if they have retries left: {job_ids[0]}" in (
+            log.read_text()
+        )
+    finally:
+        _stop_everything(process)
+    again = BundledRedis(Settings(var_dir=var_dir)).start()
+    try:
+        connection = Redis(unix_socket_path=str(again.socket_path))
+        assert fetch_job(job_ids[0], connection).get_status() != "finished"  # left for recovery
+        connection.close()
+    finally:
+        again.stop()

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import pickle
 import re
 import uuid
 import zlib
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from redis import Redis
 from rq import Callback
-from rq.registry import FailedJobRegistry
+from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 
 import odyssey_workers
 from odyssey_workers.errors import UnknownJobError
@@ -199,25 +199,44 @@ def test_permanent_error_fails_at_once_is_never_retried_and_keeps_its_message(
 
 @pytest.mark.timeout(60)
 def test_passing_failures_are_retried_with_exponential_backoff_until_success(
-    redis_conn: Redis, env: dict[str, str], tmp_path: Path
+    redis_conn: Redis, env: dict[str, str]
 ) -> None:
-    # testing.flaky: 4 attempts, backoff 1 s then 2 s then 4 s, no jitter.
+    # testing.flaky: 4 attempts, backoff 1 s then 2 s then 4 s, no jitter. The worker runs in
+    # burst mode, one attempt per pass; what is checked is what RQ stored (the intervals, the
+    # retries left, the time each retry was scheduled for), never a gap measured by the clock.
+    from odyssey_workers.worker import OdysseyWorker
+
     job = odyssey_workers.enqueue("testing.flaky", token="flaky", failures=2)
-    assert fetch_job(job.id).retry_intervals == [1, 2, 4]
-    worker = start_worker(env, log=tmp_path / "worker.log")
-    try:
-        wait_until(lambda: fetch_job(job.id).get_status() == "finished", timeout=40)
-    finally:
-        stop_worker(worker)
+    registry = ScheduledJobRegistry("default", connection=redis_conn)
+    stored = fetch_job(job.id)
+    assert stored.retry_intervals == [1, 2, 4]
+    assert stored.retries_left == 3
+    next_intervals, retries_left, delays = [], [], []
+    for _attempt in (1, 2):
+        next_intervals.append(fetch_job(job.id).get_retry_interval())
+        OdysseyWorker(["default"], connection=redis_conn).work(burst=True)  # this attempt fails
+        stored = fetch_job(job.id)
+        assert stored.get_status() == "scheduled"
+        retries_left.append(stored.retries_left)
+        due = registry.get_scheduled_time(job.id)
+        assert stored.ended_at is not None
+        delays.append((due - stored.ended_at).total_seconds())
+        wait_until(lambda due=due: datetime.now(UTC) >= due, timeout=15)  # the retry's time comes
+    OdysseyWorker(["default"], connection=redis_conn).work(burst=True)  # the third attempt passes
+
+    assert next_intervals == [1, 2]
+    assert retries_left == [2, 1]
+    # RQ schedules "end of the attempt + interval" rounded down to the whole second, so each
+    # stored delay is its interval less a fraction of a second (plus the few microseconds
+    # between the attempt's end and the scheduling, should they straddle a second).
+    for interval, delay in zip(next_intervals, delays, strict=True):
+        assert interval - 1 < delay <= interval + 0.5
+    assert redis_conn.get("test:attempts:flaky") == b"3"
     times = [float(t) for t in redis_conn.lrange("test:attempt_times:flaky", 0, -1)]
-    assert len(times) == 3
-    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
-    # RQ schedules to the whole second and its scheduler polls once a second, so each wait is
-    # its interval give or take about a second.
-    assert 0.9 <= gaps[0] < 2.6
-    assert 1.9 <= gaps[1] < 3.6
-    assert gaps[1] > gaps[0]
+    assert times == sorted(times) and len(times) == 3  # three attempts, one after the other
+    assert fetch_job(job.id).get_status() == "finished"
     assert fetch_job(job.id).return_value() == "succeeded on attempt 3"
+    assert registry.get_job_ids() == []
 
 
 @pytest.mark.timeout(60)

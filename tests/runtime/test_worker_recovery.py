@@ -30,7 +30,6 @@ def test_job_of_a_worker_killed_with_sigkill_runs_again_and_completes_once(
     wait_until(lambda: job_status(job.id) == "started", timeout=20)
     wait_until(lambda: horse_pids(first) != [], timeout=10)
     kill_group(first)  # worker, scheduler and work horse: as if the machine went away
-    killed_at = time.monotonic()
     assert job_status(job.id) == "started"
 
     second = start_worker(env, log=tmp_path / "second.log")
@@ -38,13 +37,11 @@ def test_job_of_a_worker_killed_with_sigkill_runs_again_and_completes_once(
         wait_until(lambda: job_status(job.id) == "finished", timeout=60)
     finally:
         stop_worker(second)
-    recovery = time.monotonic() - killed_at
-    print(f"\nkill -9 recovery: job finished {recovery:.1f} s after the kill (3 s of it is the job itself)")
     assert redis_conn.get("test:runs:crash") == b"1", "the job must complete exactly once"
     assert fetch_job(job.id).retries_left == 1, "the abandoned attempt used one retry"
     assert StartedJobRegistry("default", connection=redis_conn).get_job_ids() == []
-    # Heartbeat grace (5 s) + monitoring interval (5 s) + maintenance pass (5 s) + the job (3 s).
-    assert recovery < 25
+    # How soon after the kill the job finishes is a benchmark row (make bench: "kill -9
+    # recovery"), not an assertion: a loaded machine must not fail this test.
 
 
 @pytest.mark.timeout(60)

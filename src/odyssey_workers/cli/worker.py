@@ -12,10 +12,11 @@ from rq.worker_pool import ForkProcess, WorkerPool
 from odyssey_workers import defaults
 from odyssey_workers.cli import main
 from odyssey_workers.connection import get_redis, wait_for_redis
+from odyssey_workers.cut_jobs import CutJobsNotingWorker
 from odyssey_workers.db.migrate import ensure_up_to_date
 from odyssey_workers.jobclass import CatalogJob
 from odyssey_workers.settings import get_settings
-from odyssey_workers.worker import OdysseyWorker, preload_job_modules, preload_mode
+from odyssey_workers.worker import preload_job_modules, preload_mode
 
 logger = logging.getLogger(__name__)
 
@@ -33,14 +34,14 @@ def run_workers(queues: list[str], processes: int, burst: bool, check_database: 
         # Import every job module once here, so every pool worker and work horse inherits them.
         preload_job_modules()
     if processes == 1:
-        worker = OdysseyWorker(queues, connection=connection)
+        worker = CutJobsNotingWorker(queues, connection=connection)
         worker.work(burst=burst, with_scheduler=True)
         return
     pool = OdysseyWorkerPool(
         queues,
         connection=connection,
         num_workers=processes,
-        worker_class=OdysseyWorker,
+        worker_class=CutJobsNotingWorker,
         job_class=CatalogJob,
         serializer=JSONSerializer,
     )
@@ -63,7 +64,7 @@ class OdysseyWorkerPool(WorkerPool):
 
 
 def _run_pool_worker(name: str, queue_names: list[str], burst: bool, logging_level: str) -> None:
-    worker = OdysseyWorker(queue_names, name=name, connection=get_redis())
+    worker = CutJobsNotingWorker(queue_names, name=name, connection=get_redis())
     worker.work(burst=burst, with_scheduler=True, logging_level=logging_level)
 
 
