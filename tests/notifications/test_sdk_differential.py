@@ -11,8 +11,8 @@ client and not the message: ``User-Agent`` and SDK telemetry headers (``X-Twilio
 SDKs (pinned in requirements.lock): ``sendgrid`` (Twilio SendGrid), ``mailgun`` (Mailgun's own
 SDK; ``mailgun2`` on the index is a third-party client for the retired v2 API), ``twilio`` and
 ``firebase-admin`` (``messaging.send`` to the FCM HTTP v1 endpoint, with the OAuth token
-exchange going to the same loopback server). Every SDK accepts a plain-http loopback base URL,
-so no TLS is needed here. APNs is left out: Apple publishes no Python SDK.
+exchange going to the same loopback server). Every SDK accepts a plain-http loopback base URL;
+the Twilio case also runs over TLS. APNs is left out: Apple publishes no Python SDK.
 """
 
 from __future__ import annotations
