@@ -56,8 +56,9 @@ class StripeProvider:
             "payment_method": token,
             "confirm": True,
             "off_session": True,
-            "description": description,
         }
+        if description:  # Stripe refuses an empty string for a parameter it cannot unset
+            params["description"] = description
         try:
             intent = self.client.v1.payment_intents.create(params=params, options={"idempotency_key": idempotency_key})
         except stripe.CardError as exc:
