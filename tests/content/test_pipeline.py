@@ -34,6 +34,21 @@ def test_image_upload_becomes_ready_with_every_width_and_format(env, redis_conn,
     assert (details["width"], details["height"]) == (1000, 700)
 
 
+def test_semi_transparent_png_placeholder_has_the_colour_of_its_jpeg_rendition(env, redis_conn, make_asset):
+    png = io.BytesIO()
+    Image.new("RGBA", (300, 200), (200, 40, 90, 128)).save(png, "PNG")
+    asset_id = make_asset(png.getvalue(), filename="logo.png")
+
+    state = process_with_worker(env, asset_id)
+
+    assert state["status"] == "ready", state["reason"]
+    jpeg = next(row for row in state["renditions"] if row["format"] == "jpeg")
+    with Image.open(io.BytesIO(get_storage().read_bytes(jpeg["storage_key"]))) as image:
+        mean = image.convert("RGB").resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
+    placeholder = bytes.fromhex(state["details"]["dominant_color"][1:])
+    assert all(abs(a - b) <= 4 for a, b in zip(placeholder, mean, strict=True)), (placeholder.hex(), mean)
+
+
 def test_animated_gif_becomes_an_animated_webp_and_a_short_mp4(env, redis_conn, make_asset, tmp_path):
     import json
     import subprocess
