@@ -14,6 +14,7 @@ from pathlib import Path
 
 from PIL import Image, ImageSequence
 
+from jobs.content.reasons import with_reason
 from jobs.content.watermark import WatermarkSpec, apply_image_watermark, video_watermark_filter
 from odyssey_workers.errors import PermanentError
 from odyssey_workers.settings import Settings
@@ -43,7 +44,8 @@ def animated_webp(
     try:
         return _animated_webp(image, width, settings, mark, logo)
     except (OSError, EOFError, ValueError, SyntaxError) as exc:
-        raise PermanentError(f"the animation is truncated or corrupt: {exc}") from None
+        error = PermanentError(f"the animation is truncated or corrupt: {exc}")
+        raise with_reason(error, "the animation is truncated or corrupt") from None
 
 
 def _animated_webp(
@@ -118,4 +120,5 @@ def gif_to_mp4(
         raise PermanentError(f"converting the animation to MP4 took over {FFMPEG_TIMEOUT_SECONDS} s") from None
     if result.returncode != 0:
         detail = (result.stderr.strip().splitlines() or ["no message"])[-1]
-        raise PermanentError(f"ffmpeg could not convert the animation to MP4: {detail}")
+        error = PermanentError(f"ffmpeg could not convert the animation to MP4: {detail}")
+        raise with_reason(error, "the animation could not be converted to a video: it is damaged")

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from jobs.content.reasons import DAMAGED_MEDIA, with_reason
 from jobs.content.sniff import sniff_or_refuse
 from odyssey_workers.errors import PermanentError, RetryableError
 
@@ -39,7 +40,11 @@ PROBE_TIMEOUT_SECONDS = 60
 """Longest an ffprobe of one file may take, in seconds (it reads headers, not the whole file)."""
 
 STDERR_TAIL_CHARS = 600
-"""How much of ffmpeg's error output goes into a failure reason, in characters."""
+"""How much of ffmpeg's error output goes into an error message (for operators), in characters."""
+
+CONVERSION_FAILED = "The file could not be converted: it is damaged or uses a format that cannot be converted."
+TOO_SLOW = "Converting the file took longer than its time limit. Please upload the file again."
+CONVERTER_STOPPED = "Converting the file stopped unexpectedly. Please upload the file again."
 
 DEMUXERS = {
     # sniffed format -> the one ffmpeg demuxer allowed to read it
@@ -141,13 +146,15 @@ def ffprobe(path: Path, demuxer: str, timeout: float = PROBE_TIMEOUT_SECONDS) ->
             command, capture_output=True, text=True, timeout=timeout, check=False, preexec_fn=_die_with_parent
         )
     except subprocess.TimeoutExpired:
-        raise PermanentError(f"ffprobe could not read the file within {timeout:.0f} s") from None
+        error = PermanentError(f"ffprobe could not read the file within {timeout:.0f} s")
+        raise with_reason(error, "Reading the file took too long: it is damaged or not a supported format.") from None
     if done.returncode != 0:
-        raise PermanentError(f"the file cannot be read as {demuxer}: {_error_tail(done.stderr)}")
+        error = PermanentError(f"the file cannot be read as {demuxer}: {_error_tail(done.stderr)}")
+        raise with_reason(error, DAMAGED_MEDIA)
     try:
         data: dict[str, Any] = json.loads(done.stdout or "{}")
     except json.JSONDecodeError:
-        raise PermanentError("ffprobe returned unreadable output for the file") from None
+        raise with_reason(PermanentError("ffprobe returned unreadable output for the file"), DAMAGED_MEDIA) from None
     return data
 
 
@@ -175,8 +182,9 @@ def run_ffmpeg(
 ) -> str:
     """Run ``ffmpeg <args>``; returns its stderr text. ``args`` must open inputs with ``input_args``.
 
-    Failures: exit status > 0 → PermanentError (the input cannot be processed; the reason carries
-    ffmpeg's last error lines); over ``timeout`` or killed by a signal → RetryableError.
+    Failures: exit status > 0 → PermanentError (the input cannot be processed; the message carries
+    ffmpeg's last error lines, the creator's reason does not); over ``timeout`` or killed by a
+    signal → RetryableError.
     """
     command = [FFMPEG, "-hide_banner", "-nostdin", "-loglevel", loglevel, "-y", "-nostats", "-progress", "pipe:1"]
     command += list(args)
@@ -221,11 +229,13 @@ def run_ffmpeg(
         stderr = stderr_file.read()
     elapsed = time.monotonic() - started
     if timed_out.is_set():
-        raise RetryableError(f"{what} ran longer than its {timeout:.0f} s limit and was stopped")
+        raise with_reason(RetryableError(f"{what} ran longer than its {timeout:.0f} s limit and was stopped"), TOO_SLOW)
     if returncode < 0:
-        raise RetryableError(f"{what} was killed by signal {-returncode} after {elapsed:.1f} s")
+        error = RetryableError(f"{what} was killed by signal {-returncode} after {elapsed:.1f} s")
+        raise with_reason(error, CONVERTER_STOPPED)
     if returncode != 0:
-        raise PermanentError(f"{what} could not process the file: {_error_tail(stderr)}")
+        error = PermanentError(f"{what} could not process the file: {_error_tail(stderr)}")
+        raise with_reason(error, CONVERSION_FAILED)
     return stderr
 
 

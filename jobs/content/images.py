@@ -43,6 +43,7 @@ from jobs.content.imaging import (
     to_srgb,
 )
 from jobs.content.placeholder import blurhash_of, dominant_colour
+from jobs.content.reasons import LOGO_UNUSABLE, MISSING_ORIGINAL, with_reason
 from jobs.content.sniff import HEAD_BYTES, TAIL_BYTES, sniff_or_refuse, trailing_archive
 from jobs.content.watermark import LOGO_MAX_SIDE, WatermarkSpec, apply_image_watermark, watermark_for
 from odyssey_workers.db.models.core import AssetStatus, Creator, Rendition
@@ -63,7 +64,7 @@ def stored_size(storage: Storage, key: str) -> int:
     for item in storage.list(key):
         if item.key == key:
             return item.size
-    raise PermanentError(f"the original is missing from storage ({key!r})")
+    raise with_reason(PermanentError(f"the original is missing from storage ({key!r})"), MISSING_ORIGINAL)
 
 
 def open_original(storage: Storage, key: str, folder: Path, caps: ImageCaps) -> tuple[Image.Image, str]:
@@ -91,7 +92,8 @@ def load_logo(storage: Storage, spec: WatermarkSpec | None, folder: Path, settin
     try:
         image, _fmt = open_original(storage, spec.logo_key, folder / "logo", caps)
     except PermanentError as exc:
-        raise PermanentError(f"the creator's watermark logo cannot be used: {exc}") from None
+        error = PermanentError(f"the creator's watermark logo cannot be used: {exc}")
+        raise with_reason(error, LOGO_UNUSABLE) from None
     with image:
         return to_srgb(decode(image, LOGO_MAX_SIDE))
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
+from jobs.content.reasons import with_reason
 from odyssey_workers.errors import PermanentError
 from odyssey_workers.settings import Settings
 
@@ -100,7 +101,8 @@ def open_checked(path: Path, fmt: str, caps: ImageCaps) -> Image.Image:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(path, formats=[plugin])
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise PermanentError(f"the {label} file is corrupt or not really {label}: {exc}") from None
+        error = PermanentError(f"the {label} file is corrupt or not really {label}: {exc}")
+        raise with_reason(error, f"the {label} file is corrupt or not really {label}") from None
     finally:
         Image.MAX_IMAGE_PIXELS = pillow_limit
     width, height = image.size
@@ -188,7 +190,8 @@ def _count_frames(image: Image.Image, label: str) -> int:
     try:
         return int(getattr(image, "n_frames", 1))
     except (OSError, EOFError, ValueError, SyntaxError) as exc:
-        raise PermanentError(f"the {label} file is corrupt or truncated: {exc}") from None
+        error = PermanentError(f"the {label} file is corrupt or truncated: {exc}")
+        raise with_reason(error, f"the {label} file is corrupt or truncated") from None
 
 
 def oriented_size(image: Image.Image) -> tuple[int, int]:
@@ -222,7 +225,8 @@ def decode(image: Image.Image, largest_width: int) -> Image.Image:
     try:
         image.load()
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise PermanentError(f"the {label} file is truncated or corrupt: {exc}") from None
+        error = PermanentError(f"the {label} file is truncated or corrupt: {exc}")
+        raise with_reason(error, f"the {label} file is truncated or corrupt") from None
     return image
 
 

@@ -14,10 +14,11 @@ one that raises ``PermanentError`` fails the asset with its reason. The list is 
 moderation jobs exist; nothing stands in for them.
 
 Every step carries an RQ ``on_failure`` callback (``on_step_failed``). RQ calls it on each
-failed attempt, for exceptions, timeouts and dead work horses alike; on the attempt that will
-not be retried it marks the asset ``failed`` with the step's reason, deletes every output of
-the run (storage and Cloudinary) and cancels the chain's waiting jobs, so no asset stays
-``processing`` behind a step that failed for good.
+failed attempt for exceptions, timeouts and abandoned jobs, and the job class calls it on the
+last attempt of a step whose work horse died; on the attempt that will not be retried it marks
+the asset ``failed`` with a reason for the creator (``reasons``: a sentence, no internals),
+deletes every output of the run (storage and Cloudinary) and cancels the chain's waiting jobs,
+so no asset stays ``processing`` behind a step that failed for good.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from rq.job import Job, JobStatus
 from rq.rate_limit import RateLimit
 from rq.timeouts import JobTimeoutException
 
+from jobs.content import reasons
 from jobs.content.assets import StagedRendition, load_asset
 from jobs.content.delivery import (
     check_staged,
@@ -49,6 +51,7 @@ from odyssey_workers.contracts.content import PIPELINE_FAILURE_CALLBACK
 from odyssey_workers.db.models.core import AssetKind, AssetStatus, ContentAsset
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import PermanentError, RetryableError
+from odyssey_workers.jobclass import WorkHorseKilled, horse_killed_error
 from odyssey_workers.payloads import payload_to_json
 from odyssey_workers.queues import fetch_job, get_queue
 from odyssey_workers.settings import Settings, get_settings
@@ -283,21 +286,19 @@ def is_final_failure(job: Job | None, exc: BaseException) -> bool:
 def describe_failure(
     step: str, exc_type: type[BaseException] | None, exc: BaseException | None, job: Job | None
 ) -> str:
-    """A reason a creator can read: which step, and what went wrong."""
+    """The reason a creator reads (see ``reasons``); the detail stays in the job's exc_info."""
     if exc_type is not None and issubclass(exc_type, JobTimeoutException):
-        limit = f" of {job.timeout} s" if job is not None and job.timeout else ""
-        return f"{step}: took longer than its time limit{limit}"
+        return reasons.timed_out(step, job.timeout if job is not None else None)
+    if isinstance(exc, WorkHorseKilled):
+        return reasons.worker_stopped(step, exc.signal)
     if exc_type is not None and exc_type.__name__ == "AbandonedJobError":
-        return f"{step}: the worker running it stopped (killed or out of memory)"
-    message = str(exc).strip() if exc is not None else ""
-    if isinstance(exc, PermanentError | RetryableError):
-        return f"{step}: {message}"
-    name = exc_type.__name__ if exc_type is not None else "error"
-    return f"{step}: {name}: {message}" if message else f"{step}: {name}"
+        return reasons.worker_stopped(step)
+    return reasons.creator_reason(step, exc)
 
 
 def on_step_failed(job: Job, connection: Redis, exc_type: Any, exc: Any, traceback: Any) -> None:
-    """RQ failure callback of every chain step (see the module docstring)."""
+    """RQ failure callback of every chain step (see the module docstring); the job class also
+    calls it for the last attempt of a step whose work horse died (``WorkHorseKilled``)."""
     if not is_final_failure(job, exc if isinstance(exc, BaseException) else Exception()):
         return
     asset_id = int(job.kwargs.get("asset_id") or job.meta.get("asset_id") or 0)
@@ -352,20 +353,23 @@ STUCK_STATUSES = (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)
 
 
 def _stuck_reason(name: str, job: Job) -> str:
+    """The creator's reason for a step found failed or stopped; the job's result keeps the detail."""
     result = job.latest_result()
     text = (result.exc_string or "").strip() if result is not None else ""
-    if "Work-horse terminated unexpectedly" in text:
-        return f"{name}: the worker running it stopped ({text.splitlines()[0].rstrip('; ')})"
-    last_line = text.splitlines()[-1] if text else job.get_status().value
-    return f"{name}: {last_line}"
+    killed = horse_killed_error(text)
+    if killed is not None:
+        return reasons.worker_stopped(name, killed.signal)
+    if job.get_status() == JobStatus.CANCELED:
+        return f"{reasons.step_action(name)} was cancelled. Please upload the file again."
+    return reasons.unexpected(name)
 
 
 def recover_stuck_assets(limit: int = 500, min_age_seconds: int = 120) -> dict[str, Any]:
     """Fail processing assets whose chain cannot finish any more.
 
-    The failure callback covers exceptions, timeouts and jobs found abandoned, but RQ does not
-    call it when a work horse dies under a live worker (killed, out of memory, a codec crash),
-    nor can it help when the callback itself failed (database down). This sweep, scheduled
+    The failure callback covers exceptions, timeouts, jobs found abandoned and (through the job
+    class) work horses that died under a live worker, but it cannot help when it failed itself
+    (database down) or never ran (a worker without the catalog job class). This sweep, scheduled
     every few minutes, finds a processing asset with a failed, stopped or cancelled step, or
     whose steps have vanished from Redis, and fails it the same way the callback would. Runs
     younger than ``min_age_seconds`` are left alone (their chain may still be being enqueued)."""
@@ -392,12 +396,14 @@ def recover_stuck_assets(limit: int = 500, min_age_seconds: int = 120) -> dict[s
             try:
                 job = fetch_job(job_id, connection)
             except NoSuchJobError:
-                reason = f"{name}: its job is gone from Redis (expired or deleted); upload again"
+                logger.warning("asset %s: step %s (%s) is gone from Redis", asset_id, name, job_id)
+                reason = f"{reasons.step_action(name)} did not finish: its work was lost. Please upload the file again."
                 break
             if job.get_status() in STUCK_STATUSES:
                 reason = _stuck_reason(name, job)
                 break
         if reason:
+            logger.warning("asset %s: run %s cannot finish; failing it", asset_id, pipeline.get("run"))
             fail_asset(asset_id, pipeline.get("run"), reason, connection)
             failed.append(asset_id)
     return {"checked": len(processing), "failed": failed}

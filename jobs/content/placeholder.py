@@ -1,4 +1,8 @@
-"""The placeholder a client shows while an image loads: a blurhash and the dominant colour."""
+"""The placeholder a client shows while an image loads: a blurhash and the dominant colour.
+
+A transparent image is flattened first, on the same background as its JPEG rendition
+(``imaging.flatten``), so the placeholder has the colours the JPEG shows rather than whatever
+colour hides under fully transparent pixels (often black)."""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ import warnings
 
 import blurhash
 from PIL import Image
+
+from jobs.content.imaging import flatten, has_alpha
 
 BLURHASH_COMPONENTS = (4, 3)
 """Horizontal and vertical components: 4x3 is the usual trade of detail against length (28 chars)."""
@@ -15,7 +21,10 @@ SAMPLE_SIZE = 64
 
 
 def _sample(image: Image.Image) -> Image.Image:
-    sample = image.convert("RGB") if image.mode != "RGB" else image.copy()
+    if has_alpha(image):  # RGBA, LA, PA or a palette/greyscale with a transparent colour
+        sample = flatten(image.convert("RGBA"))
+    else:
+        sample = image.convert("RGB") if image.mode != "RGB" else image.copy()
     sample.thumbnail((SAMPLE_SIZE, SAMPLE_SIZE), Image.Resampling.BOX)
     return sample
 

@@ -24,6 +24,7 @@ from rq.job import Job
 
 from jobs.content.assets import start_step, step_result
 from jobs.content.ffmpeg_tools import ffprobe, sniff_container
+from jobs.content.reasons import MISSING_ORIGINAL, with_reason
 from odyssey_workers.contracts.media import VIDEO_JOBS, timeout_for
 from odyssey_workers.db.models.core import ContentAsset
 from odyssey_workers.errors import PermanentError
@@ -104,13 +105,15 @@ def _rotation(stream: dict[str, Any]) -> int:
 
 
 def _explain_probe_failure(exc: PermanentError) -> PermanentError:
+    """The probe's error with a sentence for the creator; its message keeps ffprobe's words."""
     text = str(exc)
     if "moov atom not found" in text:
-        return PermanentError(
-            "the MP4 has no moov atom (the index of its frames): the file is truncated or was never finished"
+        return with_reason(
+            PermanentError(f"the MP4 has no moov atom: {text}"),
+            "the MP4 has no moov atom (the index of its frames): the file is truncated or was never finished",
         )
     if "Invalid data found" in text:
-        return PermanentError(f"the file is damaged or not the media it claims to be ({text})")
+        return with_reason(PermanentError(text), "the file is damaged or not the media it claims to be")
     return exc
 
 
@@ -219,7 +222,8 @@ def fetch_source(storage: Storage, asset: ContentAsset, workdir: Path) -> Path:
     try:
         return storage.download(asset.source_key, workdir / "source")
     except FileNotFoundError:
-        raise PermanentError(f"content asset {asset.id}: its original {asset.source_key!r} is missing") from None
+        error = PermanentError(f"content asset {asset.id}: its original {asset.source_key!r} is missing")
+        raise with_reason(error, MISSING_ORIGINAL) from None
 
 
 def _set_dependent_timeouts(duration: float) -> None:

@@ -17,6 +17,7 @@ from PIL import Image
 from jobs.content.assets import check_run_still_live, run_prefix, staged_rendition, start_step, step_result
 from jobs.content.ffmpeg_tools import input_args, progress_reporter, run_ffmpeg
 from jobs.content.probe import MediaInfo, fetch_source, inspect_media, media_workdir
+from jobs.content.reasons import LOGO_UNUSABLE, with_reason
 from jobs.content.watermark import video_watermark_filter, watermark_for
 from odyssey_workers.contracts.media import timeout_for
 from odyssey_workers.db.models.core import Creator
@@ -107,7 +108,8 @@ def watermark_graph(
         try:
             storage.download(spec.logo_key, raw)
         except FileNotFoundError:
-            raise PermanentError(f"watermark logo {spec.logo_key!r} is missing from storage") from None
+            error = PermanentError(f"watermark logo {spec.logo_key!r} is missing from storage")
+            raise with_reason(error, LOGO_UNUSABLE) from None
         logo_path = work / "logo.png"
         try:
             with Image.open(raw, formats=["PNG", "JPEG", "WEBP", "GIF"]) as logo:
@@ -115,7 +117,8 @@ def watermark_graph(
                     raise PermanentError("watermark logo is larger than 4096 pixels on a side")
                 logo.convert("RGBA").save(logo_path, "PNG")
         except (OSError, ValueError) as exc:
-            raise PermanentError(f"watermark logo cannot be read as an image: {exc}") from None
+            error = PermanentError(f"watermark logo cannot be read as an image: {exc}")
+            raise with_reason(error, LOGO_UNUSABLE) from None
     mark = video_watermark_filter(spec, width, logo_path=logo_path, work_dir=work, source=source, output=output)
     return mark.input_args, mark.filter
 

@@ -13,17 +13,25 @@ written by any other producer:
 
 A ``PermanentError`` zeroes the job's remaining retries, so RQ's own failure handling moves it
 straight to the failed registry with its message.
+
+RQ runs a job's ``on_failure`` callback for exceptions, timeouts and abandoned jobs, but not
+when the work horse dies under a live worker (SIGKILL, out of memory, a codec crash). The
+job class runs it then too, on the last attempt only, with a ``WorkHorseKilled`` exception.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
 from redis import Redis
+from redis.client import Pipeline
+from rq.callbacks import execute_failure_callback
 from rq.job import Job
 from rq.serializers import JSONSerializer
+from rq.timeouts import TimerDeathPenalty
 from rq.types import FailureCallbackType, SuccessCallbackType
 from rq.utils import import_attribute
 
@@ -32,6 +40,26 @@ from odyssey_workers.errors import PayloadError, PermanentError, UnknownJobError
 from odyssey_workers.payloads import validate_payload
 
 logger = logging.getLogger(__name__)
+
+
+HORSE_KILLED_PREFIX = "Work-horse terminated unexpectedly"
+"""How RQ's worker begins the failure it records for a work horse that died (worker_classes.py)."""
+
+
+class WorkHorseKilled(Exception):
+    """The work horse running the job died before the job ended (``signal`` is set if a signal killed it)."""
+
+    def __init__(self, message: str, signal: int | None = None) -> None:
+        super().__init__(message)
+        self.signal = signal
+
+
+def horse_killed_error(exc_string: str) -> WorkHorseKilled | None:
+    """The ``WorkHorseKilled`` that RQ's failure text for a dead work horse describes, else None."""
+    if not exc_string.startswith(HORSE_KILLED_PREFIX):
+        return None
+    found = re.search(r"\(signal (\d+)\)", exc_string)
+    return WorkHorseKilled(exc_string.strip().rstrip(";").strip(), int(found.group(1)) if found else None)
 
 
 def spec_for_function(function: str | None) -> JobSpec:
@@ -119,3 +147,19 @@ class CatalogJob(Job):
             self.retries_left = 0
             logger.warning("job %s failed permanently: %s", self.id, exc)
             raise
+
+    def _handle_failure(self, exc_string: str, pipeline: Pipeline, *args: Any, **kwargs: Any) -> None:
+        # RQ's worker calls this once per job, on the attempt that will not be retried. For a
+        # dead work horse it is the only hook left: run the failure callback here, so e.g. the
+        # content pipeline fails its asset now rather than at its next recovery sweep.
+        super()._handle_failure(exc_string, pipeline, *args, **kwargs)
+        error = horse_killed_error(exc_string)
+        if error is None:
+            return
+        try:
+            if self.failure_callback is None:  # also refuses an undeclared callback, logged below
+                return
+            # A timer, not SIGALRM: the worker may not be running in its main thread.
+            execute_failure_callback(self, TimerDeathPenalty, WorkHorseKilled, error, None)
+        except Exception as exc:  # noqa: BLE001 - the failure must still be recorded; sweeps catch up
+            logger.warning("job %s: failure callback for its dead work horse raised: %s", self.id, exc)

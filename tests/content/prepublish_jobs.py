@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import Field
 
 from odyssey_workers.catalog import Payload, declare
-from odyssey_workers.retry import NO_RETRY
+from odyssey_workers.retry import NO_RETRY, RetryPolicy
 
 
 class ReviewPayload(Payload):
@@ -39,6 +39,39 @@ declare(
     retry=NO_RETRY,
     description="Test pre-publish step: its work horse dies at once (SIGKILL), as in an out-of-memory kill.",
 )
+
+
+declare(
+    "testing.crash_horse_every_attempt",
+    function="tests.content.prepublish_jobs.crash_horse_every_attempt",
+    payload=ReviewPayload,
+    priority=5,
+    timeout=60,
+    retry=RetryPolicy(attempts=2, base_seconds=0),
+    description="Test pre-publish step: two attempts, each noting the asset's status, then its horse dies.",
+)
+
+ATTEMPTS_KEY = "testing:crash-horse-attempts:{asset_id}"
+"""A Redis list of the asset's status at the start of each attempt of crash_horse_every_attempt."""
+
+
+def crash_horse_every_attempt(asset_id: int) -> None:
+    import os
+    import signal
+
+    from rq import get_current_job
+
+    from odyssey_workers.db.models.core import ContentAsset
+    from odyssey_workers.db.session import session_scope
+
+    with session_scope() as session:
+        asset = session.get(ContentAsset, asset_id)
+        assert asset is not None
+        status = asset.status.value
+    job = get_current_job()
+    assert job is not None
+    job.connection.rpush(ATTEMPTS_KEY.format(asset_id=asset_id), status)
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def crash_horse(asset_id: int) -> None:

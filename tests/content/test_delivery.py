@@ -10,7 +10,9 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from jobs.content.reasons import unexpected
 from odyssey_workers.providers.cloudinary import CloudinaryClient, CloudinaryConfig, CloudinaryRejected, signature
+from odyssey_workers.queues import fetch_job
 from odyssey_workers.storage import get_storage
 from tests.conftest import reset_runtime_caches
 from tests.content.cloudinary_server import CloudinaryServer
@@ -130,7 +132,7 @@ def test_delivery_failing_part_way_removes_every_output_everywhere(
     state = process_with_worker(env, asset_id)
 
     assert state["status"] == "failed"
-    assert "content.finalize_asset" in state["reason"] and "Invalid image file" in state["reason"]
+    assert "Invalid image file" in state["reason"], state["reason"]
     assert state["renditions"] == []
     assert stored_outputs(asset_id) == []
     assert cloudinary.uploads == 4
@@ -147,7 +149,10 @@ def test_image_step_failing_mid_way_leaves_no_partial_rendition_set(env, redis_c
     state = process_with_worker(env, asset_id)
 
     assert state["status"] == "failed"
-    assert "unknown output format 'bmp'" in state["reason"]
+    # A configuration problem: the creator is told it is ours, the operator sees which setting.
+    assert state["reason"] == unexpected("content.optimize_image")
+    optimize = fetch_job(state["details"]["pipeline"]["jobs"]["content.optimize_image"], redis_conn)
+    assert "unknown output format 'bmp'" in (optimize.latest_result().exc_string or "")
     assert state["renditions"] == []
     assert stored_outputs(asset_id) == []
 
@@ -156,7 +161,7 @@ def test_image_step_failing_mid_way_leaves_no_partial_rendition_set(env, redis_c
 def test_outage_is_retried_and_fails_the_asset_only_after_the_last_attempt(cloudinary, env, redis_conn, make_asset):
     from rq.job import JobStatus
 
-    from odyssey_workers.queues import enqueue, fetch_job
+    from odyssey_workers.queues import enqueue
     from tests.content.conftest import asset_state
     from tests.support.workers import start_worker, stop_worker, wait_until
 
@@ -170,8 +175,9 @@ def test_outage_is_retried_and_fails_the_asset_only_after_the_last_attempt(cloud
         stop_worker(worker)
 
     state = asset_state(asset_id)
-    assert "Cloudinary answered HTTP 500" in state["reason"]
+    assert state["reason"] == unexpected("content.finalize_asset")
     finalize = fetch_job(state["details"]["pipeline"]["jobs"]["content.finalize_asset"], redis_conn)
+    assert "Cloudinary answered HTTP 500" in (finalize.latest_result().exc_string or "")
     assert finalize.get_status() == JobStatus.FAILED and finalize.retries_left == 0
     uploads = [fields for action, fields in cloudinary.requests if action == "upload"]
     assert len(uploads) == 3  # one per attempt: the asset failed only after the third

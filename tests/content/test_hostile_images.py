@@ -25,6 +25,7 @@ from odyssey_workers.settings import get_settings
 from odyssey_workers.storage import get_storage
 from tests.content import image_samples as samples
 from tests.content.conftest import process_with_worker
+from tests.content.test_hostile_media import assert_creator_sentence
 
 HOSTILE = {
     "zero_bytes": (lambda: b"", "photo.jpg", "empty (0 bytes)"),
@@ -52,6 +53,7 @@ def test_hostile_image_fails_once_with_a_clear_reason_and_leaves_nothing(case, e
 
     assert state["status"] == "failed"
     assert expected in state["reason"], state["reason"]
+    assert_creator_sentence(state["reason"])
     assert state["renditions"] == []
     assert list(get_storage().list(f"renditions/{asset_id}/")) == []
     failed = failed_jobs(redis_conn, state["job_ids"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -78,9 +79,19 @@ def run_pipeline(env: dict[str, str], asset_id: int) -> tuple[dict, list]:
     return state, failed
 
 
+INTERNALS = re.compile(r"file:\S|var/tmp|(?:^|[\s'(])/\S|\bcontent\.\w+|Error\b|Exception\b|\s\|\s|@ 0x")
+"""What a creator's reason must never show: paths, ffmpeg URLs and log lines, job and exception names."""
+
+
+def assert_creator_sentence(reason: str | None) -> None:
+    assert reason and reason[0].isupper() and reason.endswith("."), reason
+    assert not INTERNALS.search(reason), reason
+
+
 def assert_failed_for_good(state: dict, failed: list, asset_id: int, reason: str) -> None:
     assert state["status"] == "failed"
     assert reason in (state["reason"] or ""), state["reason"]
+    assert_creator_sentence(state["reason"])
     assert state["renditions"] == []
     assert list(get_storage().list(f"renditions/{asset_id}/")) == []
     assert len(failed) == 1, [job.description for job in failed]
@@ -104,6 +115,19 @@ def test_mp4_without_moov_atom_fails_naming_the_missing_index(env, redis_conn, m
 
     assert_failed_for_good(state, failed, asset_id, "no moov atom")
     assert failed[0].description == "content.probe_video"
+    assert "moov atom not found" in failed[0].latest_result().exc_string  # ffprobe's words, for operators
+
+
+def test_damaged_video_reason_names_no_path_while_the_job_keeps_ffprobe_detail(env, redis_conn, make_asset):
+    whole = clip(seconds=2, size="160x120")
+    damaged = whole[:64] + bytes(range(256)) * 64  # an MP4 header, then noise
+    asset_id = make_asset(damaged, filename="damaged.mp4")
+
+    state, failed = run_pipeline(env, asset_id)
+
+    assert_failed_for_good(state, failed, asset_id, "MP4")
+    detail = failed[0].latest_result().exc_string or ""
+    assert "file:" in detail and "/tmp/media-" in detail, detail  # where and what ffprobe said
 
 
 @pytest.mark.parametrize("disguise", ["hls", "concat"])
@@ -202,6 +226,6 @@ def test_audio_file_without_an_audio_stream_fails_saying_so(env, redis_conn, mak
     state, failed = run_pipeline(env, asset_id)
 
     assert state["kind"] == "audio"
-    assert_failed_for_good(state, failed, asset_id, "the file has no audio stream")
+    assert_failed_for_good(state, failed, asset_id, "The file has no audio stream")
     assert failed[0].description == "content.process_audio"
     assert json.dumps(state["details"]).find("loudness") == -1

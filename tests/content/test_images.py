@@ -206,6 +206,46 @@ def test_placeholder_is_a_blurhash_and_the_dominant_colour_is_the_largest_area()
     assert dominant_colour(image) == "#0a78c8"
 
 
+BASE83 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~"
+
+
+def blurhash_average(value: str) -> tuple[int, int, int]:
+    """The average colour a blurhash encodes (its DC component, characters 2-5, sRGB)."""
+    number = 0
+    for char in value[2:6]:
+        number = number * 83 + BASE83.index(char)
+    return number >> 16, (number >> 8) & 255, number & 255
+
+
+def transparent_image(mode: str) -> Image.Image:
+    """Three quarters fully transparent (black under the alpha), a pink opaque quarter."""
+    image = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
+    image.paste((220, 120, 160, 255), (0, 0, 32, 32))
+    if mode == "LA":
+        return image.convert("LA")
+    if mode == "P":
+        palette = image.convert("RGB").quantize(colors=4)
+        palette.info["transparency"] = palette.getpixel((63, 63))
+        return palette
+    return image
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA", "P"])
+def test_transparent_image_placeholder_matches_its_jpeg_rendition(mode, env):
+    image = transparent_image(mode)
+    with Image.open(io.BytesIO(encode(to_srgb(image.copy()), "jpeg", get_settings()))) as jpeg:
+        jpeg_rgb = jpeg.convert("RGB")
+    expected = blurhash_average(blurhash_of(jpeg_rgb))
+
+    average = blurhash_average(blurhash_of(image))
+    colour = dominant_colour(image)
+
+    assert all(abs(a - b) <= 6 for a, b in zip(average, expected, strict=True)), (average, expected)
+    jpeg_colour = dominant_colour(jpeg_rgb)
+    pairs = zip(bytes.fromhex(colour[1:]), bytes.fromhex(jpeg_colour[1:]), strict=True)
+    assert all(abs(a - b) <= 6 for a, b in pairs), (colour, jpeg_colour)
+
+
 def test_smart_crop_centres_on_the_most_detailed_region():
     image = Image.new("RGB", (1600, 900), (128, 128, 128))
     detail = samples.photo(400, 400)

@@ -34,6 +34,21 @@ def test_image_upload_becomes_ready_with_every_width_and_format(env, redis_conn,
     assert (details["width"], details["height"]) == (1000, 700)
 
 
+def test_semi_transparent_png_placeholder_has_the_colour_of_its_jpeg_rendition(env, redis_conn, make_asset):
+    png = io.BytesIO()
+    Image.new("RGBA", (300, 200), (200, 40, 90, 128)).save(png, "PNG")
+    asset_id = make_asset(png.getvalue(), filename="logo.png")
+
+    state = process_with_worker(env, asset_id)
+
+    assert state["status"] == "ready", state["reason"]
+    jpeg = next(row for row in state["renditions"] if row["format"] == "jpeg")
+    with Image.open(io.BytesIO(get_storage().read_bytes(jpeg["storage_key"]))) as image:
+        mean = image.convert("RGB").resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
+    placeholder = bytes.fromhex(state["details"]["dominant_color"][1:])
+    assert all(abs(a - b) <= 4 for a, b in zip(placeholder, mean, strict=True)), (placeholder.hex(), mean)
+
+
 def test_animated_gif_becomes_an_animated_webp_and_a_short_mp4(env, redis_conn, make_asset, tmp_path):
     import json
     import subprocess
@@ -126,7 +141,7 @@ def test_pre_publish_rejection_fails_the_asset_and_removes_the_processed_outputs
     state = process_with_worker(env, asset_id)
 
     assert state["status"] == "failed"
-    assert state["reason"] == "testing.review_asset: rejected by review: reject-me.jpg is not allowed"
+    assert state["reason"] == "Rejected by review: reject-me.jpg is not allowed."
     assert state["renditions"] == []
     assert list(get_storage().list(f"renditions/{asset_id}/")) == []  # optimize_image's files are gone
 
@@ -143,27 +158,51 @@ def test_steps_report_progress_into_their_job_meta(env, redis_conn, make_asset):
     assert progress["percent"] == 100 and progress["stage"] == "done"
 
 
-def test_asset_whose_work_horse_died_is_failed_by_the_recovery_sweep(env, redis_conn, make_asset, monkeypatch):
-    from jobs.content.pipeline import recover_stuck_assets
-
+def with_crash_step(env, monkeypatch, step: str) -> None:
     extra = "tests.support.contracts,tests.content.prepublish_jobs"
-    for key, value in {
-        "ODYSSEY_EXTRA_CONTRACTS": extra,
-        "CONTENT_PRE_PUBLISH_STEPS": '["testing.crash_horse"]',
-    }.items():
+    for key, value in {"ODYSSEY_EXTRA_CONTRACTS": extra, "CONTENT_PRE_PUBLISH_STEPS": f'["{step}"]'}.items():
         monkeypatch.setenv(key, value)
         env[key] = value
+
+
+def test_last_attempt_of_a_step_whose_horse_dies_fails_the_asset_at_once(env, redis_conn, make_asset, monkeypatch):
+    from odyssey_workers.queues import fetch_job
+    from tests.content.prepublish_jobs import ATTEMPTS_KEY
+
+    with_crash_step(env, monkeypatch, "testing.crash_horse_every_attempt")
     asset_id = make_asset(jpeg_bytes(photo(300, 200)))
 
-    state = process_with_worker(env, asset_id)
+    state = process_with_worker(env, asset_id)  # no recovery sweep runs
 
-    # RQ runs no failure callback for a horse killed under a live worker: the asset is stuck.
-    assert state["status"] == "processing"
+    # The first death was retried with the asset still processing; the second failed it.
+    assert redis_conn.lrange(ATTEMPTS_KEY.format(asset_id=asset_id), 0, -1) == [b"processing", b"processing"]
+    assert state["status"] == "failed"
+    assert "the worker running it stopped (signal 9)" in state["reason"], state["reason"]
+    assert state["renditions"] == [] and list(get_storage().list(f"renditions/{asset_id}/")) == []
+    jobs = state["details"]["pipeline"]["jobs"]
+    crashed = fetch_job(jobs["testing.crash_horse_every_attempt"], redis_conn)
+    assert crashed.get_status() == "failed"
+    assert "Work-horse terminated unexpectedly" in (crashed.latest_result().exc_string or "")
+    assert fetch_job(jobs["content.finalize_asset"], redis_conn).get_status() == "canceled"
+
+
+def test_recovery_sweep_fails_an_asset_the_dead_horse_callback_could_not(env, redis_conn, make_asset, monkeypatch):
+    from jobs.content.pipeline import recover_stuck_assets
+    from odyssey_workers.db.models.core import AssetStatus, ContentAsset
+    from odyssey_workers.db.session import session_scope
+
+    with_crash_step(env, monkeypatch, "testing.crash_horse")
+    asset_id = make_asset(jpeg_bytes(photo(300, 200)))
+    assert process_with_worker(env, asset_id)["status"] == "failed"
+    with session_scope() as session:  # as if the callback had found the database down
+        asset = session.get(ContentAsset, asset_id)
+        asset.status, asset.failure_reason = AssetStatus.PROCESSING, None
+
     assert recover_stuck_assets(min_age_seconds=3600)["failed"] == []  # too young to judge
     assert recover_stuck_assets(min_age_seconds=0)["failed"] == [asset_id]
     after = asset_state(asset_id)
     assert after["status"] == "failed"
-    assert after["reason"].startswith("testing.crash_horse: the worker running it stopped (Work-horse terminated")
+    assert "the worker running it stopped (signal 9)" in after["reason"], after["reason"]
     assert after["renditions"] == [] and list(get_storage().list(f"renditions/{asset_id}/")) == []
 
 
