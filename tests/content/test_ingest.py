@@ -70,7 +70,7 @@ def test_ingest_of_a_disguised_file_exits_1_with_the_reason(env, redis_conn, dat
     finally:
         stop_worker(worker)
     assert done.returncode == 1
-    assert "failed: content.process_upload: unsupported file: the file is an HTML page" in done.stderr
+    assert "failed: Unsupported file: the file is an HTML page, not an image, video or audio file." in done.stderr
     assert "Traceback" not in done.stderr
 
 
