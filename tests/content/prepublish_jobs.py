@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
-
-from odyssey_workers.catalog import Payload, declare
+from odyssey_workers.catalog import Id, Payload, declare
 from odyssey_workers.retry import NO_RETRY, RetryPolicy
 
 
 class ReviewPayload(Payload):
-    asset_id: int = Field(ge=1)
+    asset_id: Id
 
 
 declare(
