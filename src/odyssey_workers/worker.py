@@ -10,29 +10,41 @@ Use it through ``odyssey-workers worker`` or the plain ``rq worker`` with
 * Abandoned jobs (a worker killed with ``kill -9``) are found within seconds, not RQ's ten
   minutes: a shorter heartbeat grace and a maintenance pass every few seconds.
 * The RQ scheduler runs inside the worker by default, so delayed retries fire.
+* Nothing popped is lost: jobs are taken by a move into a per-worker holding list, in queue
+  order (``odyssey_workers.dequeue``), and the held jobs of dead workers go back to the front
+  of their queues (``odyssey_workers.held_recovery``).
+* A lost Redis connection restarts the work loop without leaking the command-channel thread
+  or its connection.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import math
 import os
 import time
 from collections.abc import Iterable
 from typing import Any
 
-from redis.client import Pipeline
+from redis.client import Pipeline, PubSub, PubSubWorkerThread
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, Worker, worker_registration
-from rq.job import Job
+from rq.exceptions import DequeueTimeout, NoSuchJobError
+from rq.executions import Execution
+from rq.job import Job, JobStatus
+from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
 from rq.utils import now
+from rq.worker import WorkerStatus
 
 from odyssey_workers import defaults, monitoring
 from odyssey_workers.catalog import get_catalog
 from odyssey_workers.connection import wait_for_redis
+from odyssey_workers.dequeue import HoldingList
 from odyssey_workers.errors import ConfigurationError
+from odyssey_workers.held_recovery import recover_held_jobs
 from odyssey_workers.jobclass import CatalogJob
 from odyssey_workers.settings import get_settings
 
@@ -135,6 +147,9 @@ class OdysseyWorker(Worker):
         super().__init__(json_queues, *args, **kwargs)
         self.log.addFilter(_maintenance_filter)  # the same filter object is added once only
         self.push_exc_handler(monitoring.count_abandoned_job)  # type: ignore[no-untyped-call]
+        self.holding = HoldingList(self.connection, self.name)
+        self._held_job_id: str | None = None
+        """The job this worker took into its holding list and has not recorded as started yet."""
         self.preload = preload_mode()
         if self.preload != "none":
             get_catalog()  # the contracts, once here, rather than in every work horse
@@ -144,7 +159,14 @@ class OdysseyWorker(Worker):
     def execute_job(self, job: Job, queue: Queue) -> None:
         if self.preload == "lazy":
             self._load_module_of(job)
-        super().execute_job(job, queue)
+        try:
+            super().execute_job(job, queue)
+        except _NoLongerHeld:
+            self.log.warning(
+                "Worker %s: job %s went back to its queue while this worker was out of touch; not running it here",
+                self.name,
+                job.id,
+            )
 
     def _load_module_of(self, job: Job) -> None:
         """Import a catalog job's module here, before the fork, the first time it comes up.
@@ -270,3 +292,191 @@ class OdysseyWorker(Worker):
         # start again under the same name while that record looks alive.
         worker_registration.unregister(self)
         self.connection.delete(self.key)
+
+    # --- reliable dequeue (see odyssey_workers.dequeue) ---------------------------------------
+
+    def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None) -> Any:
+        # RQ 3.0's loop around the dequeue (heartbeat, maintenance, idle limit, retrying a lost
+        # connection), with a take into the holding list in place of Queue.dequeue_any, whose
+        # multi-queue BLPOP loses a job when the reply to the pop is lost.
+        result = None
+        self.set_state(WorkerStatus.IDLE)
+        self.procline("Listening on " + ",".join(self.queue_names()))  # type: ignore[no-untyped-call]
+        connection_wait_time = 1.0
+        idle_since = now()
+        idle_time_left = max_idle_time
+        while True:
+            try:
+                self.heartbeat()
+                if self.should_run_maintenance_tasks:
+                    self.run_maintenance_tasks()
+                if timeout is not None and idle_time_left is not None:
+                    timeout = min(timeout, idle_time_left)
+                result = self._take_job(timeout)
+                if result is not None:
+                    job, queue = result
+                    self.reorder_queues(reference_queue=queue)
+                    job.redis_server_version = self.get_redis_server_version()  # type: ignore[no-untyped-call]
+                    if self.log_job_description:
+                        self.log.info("Worker %s: %s: %s (%s)", self.name, queue.name, job.description, job.id)
+                    else:
+                        self.log.info("Worker %s: %s: %s", self.name, queue.name, job.id)
+                break
+            except DequeueTimeout:
+                if max_idle_time is not None:
+                    idle_time_left = math.ceil(max_idle_time - (now() - idle_since).total_seconds())
+                    if idle_time_left <= 0:
+                        break
+            except (RedisConnectionError, RedisTimeoutError) as conn_err:
+                self.log.error(
+                    "Worker %s: could not connect to Redis instance: %s retrying in %d seconds...",
+                    self.name,
+                    conn_err,
+                    connection_wait_time,
+                )
+                time.sleep(connection_wait_time)
+                connection_wait_time = min(
+                    connection_wait_time * self.exponential_backoff_factor, self.max_connection_wait_time
+                )
+        self.heartbeat()
+        return result
+
+    def _take_job(self, timeout: int | None) -> tuple[Job, Queue] | None:
+        """The next job, moved into the holding list; None when all queues are empty and
+        ``timeout`` is None (burst); raises DequeueTimeout after ``timeout`` seconds of nothing."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            queue_keys = [queue.key for queue in self._ordered_queues]
+            taken = self.holding.take(queue_keys)
+            if taken is not None:
+                found = self._read_taken_job(*taken)
+                if found is not None:
+                    self._held_job_id = found[0].id
+                    return found
+                continue
+            if deadline is None:
+                return None
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise DequeueTimeout(timeout, queue_keys)
+            # Never 0: to Redis a zero timeout means "block forever".
+            self.holding.wait(queue_keys[0], max(0.05, min(defaults.DEQUEUE_WAIT_SECONDS, remaining)))
+
+    def _read_taken_job(self, queue_key: str | None, job_id: str) -> tuple[Job, Queue] | None:
+        """The held job and its queue; None (and out of the holding list) if it cannot run."""
+        try:
+            job = self.job_class.fetch(job_id, connection=self.connection, serializer=self.serializer)
+        except NoSuchJobError:  # deleted while queued: nothing to run, as RQ's dequeue does
+            self.holding.drop(job_id)
+            return None
+        except (RedisConnectionError, RedisTimeoutError):
+            raise
+        except Exception:  # an unreadable job must not be taken again and again
+            self.log.exception("Worker %s: job %s cannot be read; it goes to the failed registry", self.name, job_id)
+            self._fail_unreadable(job_id, queue_key)
+            return None
+        return job, self._queue_named(job.origin)
+
+    def _fail_unreadable(self, job_id: str, queue_key: str | None) -> None:
+        origin = self.connection.hget(Job.key_for(job_id), "origin")
+        name = origin.decode() if isinstance(origin, bytes) else None
+        if name is None and queue_key:
+            name = queue_key.removeprefix(Queue.redis_queue_namespace_prefix)
+        name = name or self._ordered_queues[0].name
+        with self.connection.pipeline() as pipeline:
+            registry = FailedJobRegistry(name, connection=self.connection)
+            pipeline.zadd(registry.key, {job_id: time.time() + defaults.FAILURE_TTL_SECONDS})
+            pipeline.hset(Job.key_for(job_id), "status", JobStatus.FAILED.value)
+            self.holding.release(job_id, pipeline)
+            pipeline.execute()
+
+    def _queue_named(self, name: str) -> Queue:
+        for queue in self.queues:
+            if queue.name == name:
+                return queue
+        return self.queue_class(name, connection=self.connection, job_class=self.job_class, serializer=self.serializer)
+
+    def prepare_execution(self, job: Job) -> Execution:
+        # RQ 3.0's prepare_execution, and the job leaves the holding list in the same transaction
+        # that puts it in the started registry: at no moment is it in neither.
+        if job.id != self._held_job_id:
+            return super().prepare_execution(job)
+        self._held_job_id = None
+        with self.connection.pipeline() as pipeline:
+            execution = Execution.create(job, self.get_heartbeat_ttl(job), pipeline=pipeline, worker_name=self.name)
+            self.set_state(WorkerStatus.BUSY, pipeline=pipeline)
+            self.holding.release(job.id, pipeline)
+            still_held = pipeline.execute()[-1]
+        if not still_held:
+            # Recovery handed it back to its queue (this worker looked dead): it runs from there.
+            with self.connection.pipeline() as pipeline:
+                execution.delete(job=job, pipeline=pipeline)
+                self.set_state(WorkerStatus.IDLE, pipeline=pipeline)
+                pipeline.execute()
+            raise _NoLongerHeld(job.id)
+        self.executions[execution.id] = execution
+        return execution
+
+    def run_maintenance_tasks(self) -> None:
+        super().run_maintenance_tasks()  # type: ignore[no-untyped-call]
+        recovered = recover_held_jobs(self.connection)
+        if recovered:
+            self.log.warning(
+                "Worker %s: %d job(s) held by dead workers put back at the front of their queues: %s",
+                self.name,
+                len(recovered),
+                ", ".join(recovered),
+            )
+
+    # --- teardown and the command channel --------------------------------------------------
+
+    def teardown(self) -> None:
+        # RQ records the death first, which raises without Redis, and so never unsubscribed: each
+        # outage left a thread and a subscribed connection behind, and the restarted loop added one.
+        if self.is_horse:
+            return
+        try:
+            if self.scheduler:
+                self.stop_scheduler()  # type: ignore[no-untyped-call]
+            recover_held_jobs(self.connection, only_worker=self.name)
+            self.register_death()  # type: ignore[no-untyped-call]
+        finally:
+            self.unsubscribe()
+
+    def subscribe(self) -> None:
+        if self.pubsub_thread is not None and self.pubsub_thread.is_alive():
+            return  # still subscribed (redis-py subscribes again after a reconnect)
+        self.log.info("Worker %s: subscribing to channel %s", self.name, self.pubsub_channel_name)
+        self.pubsub = self.connection.pubsub()  # type: ignore[no-untyped-call]
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        # RQ waits 60 s per read; a short wait lets unsubscribe() end the thread promptly.
+        self.pubsub_thread = self.pubsub.run_in_thread(  # type: ignore[assignment]
+            sleep_time=PUBSUB_POLL_SECONDS, daemon=True, exception_handler=self._pubsub_exception_handler
+        )
+
+    def unsubscribe(self) -> None:
+        """Stop the command-channel thread; it closes its connection, which ends the subscription.
+
+        Needs no round trip, so it works with Redis gone (RQ's sends UNSUBSCRIBE first).
+        """
+        thread: PubSubWorkerThread | None = self.pubsub_thread
+        self.pubsub_thread, self.pubsub = None, None
+        if thread is None:
+            return
+        self.log.info("Worker %s: unsubscribing from channel %s", self.name, self.pubsub_channel_name)
+        thread.stop()
+        # The longest the thread can be busy: one read, or RQ's 2 s pause after a failed one.
+        thread.join(timeout=PUBSUB_POLL_SECONDS + 3)
+
+    def _pubsub_exception_handler(self, exc: Exception, pubsub: PubSub, pubsub_thread: PubSubWorkerThread) -> None:
+        if pubsub_thread is not self.pubsub_thread:
+            return  # a retired thread: let its loop end quietly instead of retrying
+        super()._pubsub_exception_handler(exc, pubsub, pubsub_thread)
+
+
+PUBSUB_POLL_SECONDS = 1.0
+"""How long the command-channel thread waits for a message before checking it should stop."""
+
+
+class _NoLongerHeld(Exception):
+    """The taken job was handed back to its queue before this worker recorded it as started."""
