@@ -57,8 +57,8 @@ BULK_PIPELINE_SIZE = 1000
 MAINTENANCE_LOCK_SECONDS = 30
 """How long a queue's maintenance lock outlives a worker that died holding it (RQ: 899 s), in seconds."""
 
-DEQUEUE_WAIT_SECONDS = 1.0
-"""How long an idle worker blocks on its first queue before looking at all of them again, in seconds."""
-
 HELD_JOB_STALE_SECONDS = 60
 """A worker silent this long counts as dead, and its held (taken, not started) jobs go back, in seconds."""
+
+UNBEGUN_REQUEUE_LIMIT = 5
+"""How many times a job whose work horse never began it goes back to its queue free of charge."""

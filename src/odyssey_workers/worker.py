@@ -30,9 +30,9 @@ from typing import Any
 from redis.client import Pipeline, PubSub, PubSubWorkerThread
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import WatchError
 from rq import Queue, Worker, worker_registration
 from rq.exceptions import DequeueTimeout, NoSuchJobError
-from rq.executions import Execution
 from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
@@ -42,7 +42,7 @@ from rq.worker import WorkerStatus
 from odyssey_workers import defaults, monitoring
 from odyssey_workers.catalog import get_catalog
 from odyssey_workers.connection import wait_for_redis
-from odyssey_workers.dequeue import HoldingList
+from odyssey_workers.dequeue import UNBEGUN_COUNT_FIELD, HoldingList
 from odyssey_workers.errors import ConfigurationError
 from odyssey_workers.held_recovery import recover_held_jobs
 from odyssey_workers.jobclass import CatalogJob
@@ -148,8 +148,8 @@ class OdysseyWorker(Worker):
         self.log.addFilter(_maintenance_filter)  # the same filter object is added once only
         self.push_exc_handler(monitoring.count_abandoned_job)  # type: ignore[no-untyped-call]
         self.holding = HoldingList(self.connection, self.name)
-        self._held_job_id: str | None = None
-        """The job this worker took into its holding list and has not recorded as started yet."""
+        self._taken_job_id: str | None = None
+        """The job this worker last took into its holding list (its horse inherits it)."""
         self.preload = preload_mode()
         if self.preload != "none":
             get_catalog()  # the contracts, once here, rather than in every work horse
@@ -159,14 +159,7 @@ class OdysseyWorker(Worker):
     def execute_job(self, job: Job, queue: Queue) -> None:
         if self.preload == "lazy":
             self._load_module_of(job)
-        try:
-            super().execute_job(job, queue)
-        except _NoLongerHeld:
-            self.log.warning(
-                "Worker %s: job %s went back to its queue while this worker was out of touch; not running it here",
-                self.name,
-                job.id,
-            )
+        super().execute_job(job, queue)
 
     def _load_module_of(self, job: Job) -> None:
         """Import a catalog job's module here, before the fork, the first time it comes up.
@@ -189,18 +182,17 @@ class OdysseyWorker(Worker):
     """(job, event, duration outcome) while RQ handles the end of an attempt in this horse."""
 
     def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False) -> None:
-        # RQ 3.0's prepare_job_execution, with the "started" count added to its pipeline.
+        # RQ 3.0's prepare_job_execution (run by the work horse as it begins the job), with the
+        # "started" count added to its pipeline, and the job leaving the worker's holding list
+        # in the same transaction: held until begun, begun once. The watch makes the transaction
+        # fail if recovery handed the job back meanwhile (the worker looked dead for a minute).
         self.log.debug("Worker %s: preparing for execution of job ID %s", self.name, job.id)
-        with self.connection.pipeline() as pipeline:
-            heartbeat_ttl = self.get_heartbeat_ttl(job)
-            self.heartbeat(heartbeat_ttl, pipeline=pipeline)
-            job.heartbeat(now(), heartbeat_ttl, pipeline=pipeline)
-            job.prepare_for_execution(self.name, pipeline=pipeline)
-            pipeline.persist(job.key)
-            if remove_from_intermediate_queue:
-                pipeline.lrem(Queue(job.origin, connection=self.connection).intermediate_queue_key, 1, job.id)
-            monitoring.add_event(pipeline, "started", job)
-            pipeline.execute()
+        while True:
+            try:
+                self._begin(job, remove_from_intermediate_queue)
+                break
+            except WatchError:
+                continue  # the holding list changed under the watch: look again
         self.procline(f"Processing {job.func_name} from {job.origin} since {time.time()}")  # type: ignore[no-untyped-call]
 
     def handle_job_success(self, job: Job, queue: Queue, started_job_registry: Any, execution: Any) -> None:
@@ -210,7 +202,42 @@ class OdysseyWorker(Worker):
         finally:
             self._pending_end = None
 
+    def _begin(self, job: Job, remove_from_intermediate_queue: bool) -> None:
+        held = job.id == self._taken_job_id  # False for a job handed to execute_job directly
+        with self.connection.pipeline() as pipeline:
+            if held:
+                pipeline.watch(self.holding.key)  # type: ignore[no-untyped-call]
+                if pipeline.lpos(self.holding.key, job.id) is None:
+                    self._abandon_handed_back(job, pipeline)
+                pipeline.multi()
+                self.holding.release(job.id, pipeline)
+            heartbeat_ttl = self.get_heartbeat_ttl(job)
+            self.heartbeat(heartbeat_ttl, pipeline=pipeline)
+            job.heartbeat(now(), heartbeat_ttl, pipeline=pipeline)
+            job.prepare_for_execution(self.name, pipeline=pipeline)
+            pipeline.persist(job.key)
+            if remove_from_intermediate_queue:
+                pipeline.lrem(Queue(job.origin, connection=self.connection).intermediate_queue_key, 1, job.id)
+            monitoring.add_event(pipeline, "started", job)
+            pipeline.execute()
+
+    def _abandon_handed_back(self, job: Job, pipeline: Pipeline) -> None:
+        """In the work horse: the job went back to its queue and may run elsewhere; leave it."""
+        pipeline.reset()
+        self.log.warning(
+            "Worker %s: job %s went back to its queue while this worker was out of touch; not running it here",
+            self.name,
+            job.id,
+        )
+        with self.connection.pipeline() as cleanup:
+            for execution in list(self.executions.values()):
+                execution.delete(job=job, pipeline=cleanup)
+            cleanup.execute()
+        os._exit(0)  # RQ's horse would record a failure for anything raised here
+
     def handle_job_failure(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> None:
+        if not self.is_horse and job.id == self._taken_job_id and self._horse_stopped_before_beginning(job):
+            return
         # Read before RQ's handling, which spends one of the job's retries.
         will_retry = bool(job.should_retry) and self._stopped_job_id != job.id
         self._pending_end = (job, "retried" if will_retry else "failed", "failed")
@@ -351,7 +378,7 @@ class OdysseyWorker(Worker):
             if taken is not None:
                 found = self._read_taken_job(*taken)
                 if found is not None:
-                    self._held_job_id = found[0].id
+                    self._taken_job_id = found[0].id
                     return found
                 continue
             if deadline is None:
@@ -360,7 +387,7 @@ class OdysseyWorker(Worker):
             if remaining <= 0:
                 raise DequeueTimeout(timeout, queue_keys)
             # Never 0: to Redis a zero timeout means "block forever".
-            self.holding.wait(queue_keys[0], max(0.05, min(defaults.DEQUEUE_WAIT_SECONDS, remaining)))
+            self.holding.wait(queue_keys, max(0.05, remaining))
 
     def _read_taken_job(self, queue_key: str | None, job_id: str) -> tuple[Job, Queue] | None:
         """The held job and its queue; None (and out of the holding list) if it cannot run."""
@@ -396,26 +423,28 @@ class OdysseyWorker(Worker):
                 return queue
         return self.queue_class(name, connection=self.connection, job_class=self.job_class, serializer=self.serializer)
 
-    def prepare_execution(self, job: Job) -> Execution:
-        # RQ 3.0's prepare_execution, and the job leaves the holding list in the same transaction
-        # that puts it in the started registry: at no moment is it in neither.
-        if job.id != self._held_job_id:
-            return super().prepare_execution(job)
-        self._held_job_id = None
-        with self.connection.pipeline() as pipeline:
-            execution = Execution.create(job, self.get_heartbeat_ttl(job), pipeline=pipeline, worker_name=self.name)
-            self.set_state(WorkerStatus.BUSY, pipeline=pipeline)
-            self.holding.release(job.id, pipeline)
-            still_held = pipeline.execute()[-1]
-        if not still_held:
-            # Recovery handed it back to its queue (this worker looked dead): it runs from there.
-            with self.connection.pipeline() as pipeline:
-                execution.delete(job=job, pipeline=pipeline)
-                self.set_state(WorkerStatus.IDLE, pipeline=pipeline)
-                pipeline.execute()
-            raise _NoLongerHeld(job.id)
-        self.executions[execution.id] = execution
-        return execution
+    def _horse_stopped_before_beginning(self, job: Job) -> bool:
+        """Whether the job's horse died (or lost Redis) before beginning it, and the job goes back.
+
+        Such a job is still in the holding list: nothing of it ran, so it costs no retry, and
+        the next take hands it back to the front of its queue. After
+        ``defaults.UNBEGUN_REQUEUE_LIMIT`` such ends it fails as RQ fails any lost horse, so a
+        job whose horse cannot even begin it does not come back for ever.
+        """
+        if not self.holding.holds(job.id):
+            return False
+        count = int(self.connection.hincrby(job.key, UNBEGUN_COUNT_FIELD, 1))
+        if count > defaults.UNBEGUN_REQUEUE_LIMIT:
+            self.holding.drop(job.id)
+            return False
+        self.log.warning(
+            "Worker %s: the work horse of job %s stopped before beginning it; it goes back to its queue (%d of %d)",
+            self.name,
+            job.id,
+            count,
+            defaults.UNBEGUN_REQUEUE_LIMIT,
+        )
+        return True
 
     def run_maintenance_tasks(self) -> None:
         super().run_maintenance_tasks()  # type: ignore[no-untyped-call]
@@ -476,7 +505,3 @@ class OdysseyWorker(Worker):
 
 PUBSUB_POLL_SECONDS = 1.0
 """How long the command-channel thread waits for a message before checking it should stop."""
-
-
-class _NoLongerHeld(Exception):
-    """The taken job was handed back to its queue before this worker recorded it as started."""

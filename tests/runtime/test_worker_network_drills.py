@@ -9,6 +9,7 @@ sits in no queue, no registry and no holding list, where nothing would ever find
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from rq.registry import StartedJobRegistry
 import odyssey_workers
 from odyssey_workers import defaults
 from odyssey_workers.queues import JobRequest
+from odyssey_workers.worker import PUBSUB_POLL_SECONDS
 from tests.support.proxy import ResettingProxy
 from tests.support.servers import RedisServer
 from tests.support.workers import start_worker, stop_worker, wait_until
@@ -87,9 +89,6 @@ def settle_and_check(connection: Redis, job_ids: list[str], prefix: str, cuts: i
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="a few jobs (3-5 of 800) are still lost outside the dequeue; the path is not found yet", strict=False
-)
 @pytest.mark.timeout(150)
 def test_no_job_is_lost_when_connections_are_cut_ten_times_for_a_second(
     redis_conn: Redis, env: dict[str, str], proxy: ResettingProxy, tmp_path: Path
@@ -106,9 +105,6 @@ def test_no_job_is_lost_when_connections_are_cut_ten_times_for_a_second(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="a few jobs (3-5 of 800) are still lost outside the dequeue; the path is not found yet", strict=False
-)
 @pytest.mark.timeout(150)
 def test_no_job_is_lost_when_every_connection_is_reset_for_ten_seconds(
     redis_conn: Redis, env: dict[str, str], proxy: ResettingProxy, tmp_path: Path
@@ -126,3 +122,47 @@ def test_no_job_is_lost_when_every_connection_is_reset_for_ten_seconds(
         settle_and_check(redis_conn, first + more, "reset", cuts=1)
     finally:
         stop_worker(worker)
+
+
+def thread_count(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no thread count for process {pid}")
+
+
+def subscribed_clients(connection: Redis) -> int:
+    """Connections that hold a subscription (RQ workers' command channel)."""
+    return sum(1 for client in connection.client_list() if "P" in str(client.get("flags", "")))
+
+
+def worker_pids(connection: Redis) -> set[int]:
+    return {int(connection.hget(key, "pid") or 0) for key in connection.smembers("rq:workers")}
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(150)
+def test_repeated_outages_leak_no_thread_and_no_connection(
+    redis_conn: Redis, env: dict[str, str], proxy: ResettingProxy, tmp_path: Path
+) -> None:
+    # RQ's teardown records the death first, which raises without Redis, so it never
+    # unsubscribed: each outage left a command-channel thread and its connection behind.
+    worker = start_worker(through(proxy, env), log=tmp_path / "worker.log")
+    try:
+        wait_until(lambda: worker.pid in worker_pids(redis_conn), timeout=30)
+        wait_until(lambda: subscribed_clients(redis_conn) == 1, timeout=10)
+        threads_before = thread_count(worker.pid)
+        for cut in range(6):
+            proxy.cut(1.0)
+            enqueue_marks(f"leak{cut}-", 5)  # the worker has something to do when Redis is back
+            wait_until(lambda cut=cut: run_counts(redis_conn, f"leak{cut}-", 5) == [1] * 5, timeout=30)  # type: ignore[misc]
+        wait_until(lambda: worker.pid in worker_pids(redis_conn), timeout=30)
+        time.sleep(2 * PUBSUB_POLL_SECONDS + 1)  # a retired channel thread ends within a poll or two
+        assert thread_count(worker.pid) <= threads_before
+        assert subscribed_clients(redis_conn) == 1
+        errors = (tmp_path / "worker.log").read_text().count("could not connect to Redis")
+        # At most a few lines per outage (the loop's own wait), not one more per earlier outage.
+        assert errors <= 6 * 4, f"{errors} connection error lines for 6 outages"
+    finally:
+        stop_worker(worker)
+    assert proxy.connections_reset > 0

@@ -2,7 +2,7 @@
 
 * ``high`` before ``default`` before ``low``, for a busy worker and for an idle one.
 * A job whose take was done in Redis but never answered (a lost reply) is in the worker's
-  holding list; the worker runs it on its next take, once.
+  holding list; the worker's next take hands it back and takes it again, and it runs once.
 * A dead worker's held jobs go back to the front of their queues, in order; a live worker's
   holding list is left alone; a worker whose job was handed back does not run it as well.
 """
@@ -26,6 +26,10 @@ def order(connection: Redis) -> list[str]:
     return [token.decode() for token in connection.lrange("test:order", 0, -1)]
 
 
+def blocked_moves(connection: Redis) -> int:
+    return sum(1 for client in connection.client_list() if client.get("cmd") == "blmove")
+
+
 def test_jobs_are_taken_from_high_then_default_then_low(redis_conn: Redis) -> None:
     for i in range(3):
         odyssey_workers.enqueue("testing.mark_low", token=f"low{i}")
@@ -43,10 +47,12 @@ def test_jobs_are_taken_from_high_then_default_then_low(redis_conn: Redis) -> No
 def test_an_idle_worker_takes_a_job_from_any_of_its_queues(
     redis_conn: Redis, env: dict[str, str], tmp_path: Path
 ) -> None:
-    # An idle worker blocks on its first queue only; jobs on the others must still be taken.
+    # An idle worker waits on every queue at once: one blocked BLMOVE per queue, so a job on
+    # any of them wakes it (no polling, no queue left for a later look).
     worker = start_worker(env, log=tmp_path / "worker.log")
     try:
         wait_until(lambda: redis_conn.scard("rq:workers") == 1, timeout=30)
+        wait_until(lambda: blocked_moves(redis_conn) == 3, timeout=10)
         for queue, name in (("low", "testing.mark_low"), ("default", "testing.mark"), ("high", "testing.mark_high")):
             odyssey_workers.enqueue(name, token=f"idle-{queue}")
             wait_until(lambda queue=queue: redis_conn.get(f"test:runs:idle-{queue}") == b"1", timeout=20)  # type: ignore[misc]
