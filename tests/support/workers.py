@@ -87,8 +87,18 @@ def kill_group(process: subprocess.Popen[bytes]) -> None:
 
 
 def horse_pids(process: subprocess.Popen[bytes]) -> list[int]:
-    """The processes of a worker's session other than the worker itself."""
-    return [pid for pid in session_pids(process.pid) if pid != process.pid]
+    """A worker's work horses: the processes of its session that lead a process group of their
+    own (RQ's horse calls ``setpgrp``). The worker's scheduler process stays in the worker's
+    group and is not one: killing it would stop delayed retries until its lock lapses."""
+    return [pid for pid in session_pids(process.pid) if pid != process.pid and _process_group(pid) == pid]
+
+
+def _process_group(pid: int) -> int:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return -1
+    return int(stat.rsplit(")", 1)[1].split()[2])
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 30.0, interval: float = 0.05) -> float:
