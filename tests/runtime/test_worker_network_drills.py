@@ -131,9 +131,13 @@ def thread_count(pid: int) -> int:
     raise AssertionError(f"no thread count for process {pid}")
 
 
-def subscribed_clients(connection: Redis) -> int:
-    """Connections that hold a subscription (RQ workers' command channel)."""
-    return sum(1 for client in connection.client_list() if "P" in str(client.get("flags", "")))
+def subscriptions_of(connection: Redis, pid: int) -> int:
+    """Connections subscribed to the command channel of the worker with this pid."""
+    for key in connection.smembers("rq:workers"):
+        if int(connection.hget(key, "pid") or 0) == pid:
+            name = key.decode().removeprefix("rq:worker:")
+            return int(connection.pubsub_numsub(f"rq:pubsub:{name}")[0][1])
+    return 0
 
 
 def worker_pids(connection: Redis) -> set[int]:
@@ -150,7 +154,7 @@ def test_repeated_outages_leak_no_thread_and_no_connection(
     worker = start_worker(through(proxy, env), log=tmp_path / "worker.log")
     try:
         wait_until(lambda: worker.pid in worker_pids(redis_conn), timeout=30)
-        wait_until(lambda: subscribed_clients(redis_conn) == 1, timeout=10)
+        wait_until(lambda: subscriptions_of(redis_conn, worker.pid) == 1, timeout=10)
         threads_before = thread_count(worker.pid)
         for cut in range(6):
             proxy.cut(1.0)
@@ -159,7 +163,7 @@ def test_repeated_outages_leak_no_thread_and_no_connection(
         wait_until(lambda: worker.pid in worker_pids(redis_conn), timeout=30)
         time.sleep(2 * PUBSUB_POLL_SECONDS + 1)  # a retired channel thread ends within a poll or two
         assert thread_count(worker.pid) <= threads_before
-        assert subscribed_clients(redis_conn) == 1
+        assert subscriptions_of(redis_conn, worker.pid) == 1
         errors = (tmp_path / "worker.log").read_text().count("could not connect to Redis")
         # At most a few lines per outage (the loop's own wait), not one more per earlier outage.
         assert errors <= 6 * 4, f"{errors} connection error lines for 6 outages"
