@@ -36,6 +36,12 @@ SEGMENT_TYPE = "video/mp2t"
 AUDIO_GROUP = "audio"
 AAC_LC = "mp4a.40.2"
 
+X264_REORDER_FRAMES = 2
+"""Frames by which x264 decodes ahead of showing (its B-frame pyramid delay; never more than 2)."""
+
+AAC_PRIMING_SECONDS = 1024 / 48000
+"""AAC priming at the ladder's 48 kHz: the first audio frame is stamped this long before sample 0."""
+
 
 @dataclass(frozen=True)
 class Rung:
@@ -114,6 +120,20 @@ def hls_output_args(settings: Settings, folder: Path) -> list[str]:
     ]
 
 
+def timeline_offset(fps: float) -> int:
+    """Whole seconds added alike to the timestamps of every output of the ladder.
+
+    Each rung and the audio are muxed separately, and a muxer shifts a stream that starts below
+    zero up to zero by its own amount: x264's B-frame delay puts the first video decode time two
+    frames below zero, AAC priming puts the first audio frame one frame below, so the video began
+    2/fps - 1024/48000 s after the audio (0.045 s at 30 frames/s) and hls.js found a hole at the
+    start. With one offset on every output, large enough that nothing starts below zero, no muxer
+    shifts anything: the first picture and the first audio sample keep the same timestamp, and
+    only the priming frame precedes it. (MPEG-TS then adds its own 1.4 s to every output alike;
+    that mux delay stays, since without it each audio frame costs a packet of its own.)"""
+    return max(1, math.ceil(X264_REORDER_FRAMES / (fps or 1.0) + AAC_PRIMING_SECONDS))
+
+
 def ladder_command(
     source: Path,
     demuxer: str,
@@ -128,15 +148,17 @@ def ladder_command(
     assert info.video is not None
     extra_inputs, mark = watermark if watermark else ([], None)
     args = [*input_args(source, demuxer), *extra_inputs, "-filter_complex", ladder_graph(rungs, mark=mark)]
+    same_timeline = ["-output_ts_offset", str(timeline_offset(info.video.fps))]
     for index, rung in enumerate(rungs):
         folder = out_dir / rung.name
         folder.mkdir(parents=True, exist_ok=True)
         args += ["-map", f"[r{index}]", "-an", *x264_args(rung.height, info.video.fps, settings)]
-        args += ["-map_metadata", "-1", *hls_output_args(settings, folder)]
+        args += ["-map_metadata", "-1", *same_timeline, *hls_output_args(settings, folder)]
     if info.audio:
         folder = out_dir / "audio"
         folder.mkdir(parents=True, exist_ok=True)
-        args += ["-map", "0:a:0", "-vn", *aac_args(settings), "-map_metadata", "-1", *hls_output_args(settings, folder)]
+        args += ["-map", "0:a:0", "-vn", *aac_args(settings), "-map_metadata", "-1", *same_timeline]
+        args += hls_output_args(settings, folder)
     return args
 
 
