@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import subprocess
 
@@ -11,9 +12,11 @@ import pytest
 from jobs.content.hls import (
     AAC_PRIMING_SECONDS,
     X264_REORDER_FRAMES,
+    Segment,
     ladder_command,
     ladder_for,
     package_hls,
+    peak_segment_bps,
     timeline_offset,
 )
 from jobs.content.probe import inspect_media
@@ -189,3 +192,54 @@ def test_timeline_offset_keeps_the_first_video_and_audio_timestamps_above_zero(f
     offset = timeline_offset(fps)
 
     assert offset - X264_REORDER_FRAMES / fps > 0 and offset - AAC_PRIMING_SECONDS > 0
+
+
+def full_segment_peak(segments: list[tuple[float, int, float]], target_seconds: float) -> int:
+    """Peak bit/s over the segments, leaving out a final segment shorter than half the target."""
+    counted = segments[:-1] if len(segments) > 1 and segments[-1][0] < target_seconds / 2 else segments
+    return max(math.ceil(size * 8 / seconds) for seconds, size, _pts in counted)
+
+
+def average_rate(segments: list[tuple[float, int, float]]) -> int:
+    return math.ceil(sum(s[1] for s in segments) * 8 / sum(s[0] for s in segments))
+
+
+def test_master_bandwidth_is_the_full_segment_peak_not_a_tiny_last_audio_segment(
+    env, make_asset, monkeypatch, tmp_path
+):
+    # A clip lasting exactly two segments: the audio, a few ms longer than the picture (AAC
+    # priming and padding), ends in a segment of a frame or two, mostly container overhead.
+    master, renditions = packaged_ladder(make_asset, monkeypatch, tmp_path, seconds=8, segment=4)
+
+    audio = renditions["audio"]
+    assert audio[-1][0] < 0.1, audio  # the case under test: a tiny last audio segment
+    audio_peak = full_segment_peak(audio, 4)
+    assert math.ceil(audio[-1][1] * 8 / audio[-1][0]) > 1.5 * audio_peak  # ... whose own rate is inflated
+    variants = re.findall(r"#EXT-X-STREAM-INF:(.*)\n(.*)/index\.m3u8", master)
+    assert [name for _attributes, name in variants] == ["240p", "180p", "120p"]
+    for attributes, name in variants:
+        bandwidth = int(re.search(r"(?:^|,)BANDWIDTH=(\d+)", attributes).group(1))  # type: ignore[union-attr]
+        average = int(re.search(r"AVERAGE-BANDWIDTH=(\d+)", attributes).group(1))  # type: ignore[union-attr]
+        peak = full_segment_peak(renditions[name], 4) + audio_peak
+        assert peak <= bandwidth <= peak * 1.01, (name, bandwidth, peak)
+        assert average == pytest.approx(average_rate(renditions[name]) + average_rate(audio), abs=2), name
+
+
+def test_peak_counts_a_tiny_last_segment_only_with_the_one_before_it():
+    # The audio of the issue: two full segments, then one AAC frame in 1,128 bytes (423 kbit/s alone).
+    segments = [Segment("a", 4.010667, 53956), Segment("b", 3.989333, 53956), Segment("c", 0.021333, 1128)]
+
+    peak = peak_segment_bps(segments, 4)
+
+    assert peak == math.ceil((53956 + 1128) * 8 / (3.989333 + 0.021333))  # 109,890 bit/s
+    assert peak < 1.02 * math.ceil(53956 * 8 / 3.989333)
+
+
+def test_peak_of_a_rendition_shorter_than_half_a_segment_is_its_whole_rate():
+    assert peak_segment_bps([Segment("a", 1.0, 12500)], 4) == 100_000
+
+
+def test_peak_is_the_busiest_run_of_segments_not_the_average():
+    segments = [Segment("a", 4.0, 50_000), Segment("b", 4.0, 200_000), Segment("c", 4.0, 50_000)]
+
+    assert peak_segment_bps(segments, 4) == 400_000
