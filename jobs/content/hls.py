@@ -7,8 +7,10 @@ made from the 720p one costs a fraction of one made from 1080p, and looks the sa
 share the x264 settings of ``video.x264_args``: a keyframe at every segment boundary, fixed
 GOP, no scene-cut keyframes, so segment *n* starts on the same frame on every rung and players
 switch rungs cleanly. Audio is encoded once, as its own rendition (``EXT-X-MEDIA``) shared by
-every rung, instead of once per rung. The master playlist is written here, with each rung's
-peak and average bandwidth measured from its segments and its RFC 6381 codec string.
+every rung, instead of once per rung. Every output gets the same timestamp offset, so the
+audio and every rung start together. The master playlist is written here, with each rung's
+RFC 8216 peak and average bandwidth (the audio rendition's added) measured from the segments'
+real sizes, and its RFC 6381 codec string.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from jobs.content.assets import check_run_still_live, run_prefix, staged_rendition, start_step, step_result
 from jobs.content.ffmpeg_tools import ProgressCallback, ffprobe, input_args, progress_reporter, run_ffmpeg
@@ -36,6 +38,12 @@ SEGMENT_TYPE = "video/mp2t"
 AUDIO_GROUP = "audio"
 AAC_LC = "mp4a.40.2"
 
+X264_REORDER_FRAMES = 2
+"""Frames by which x264 decodes ahead of showing (its B-frame pyramid delay; never more than 2)."""
+
+AAC_PRIMING_SECONDS = 1024 / 48000
+"""AAC priming at the ladder's 48 kHz: the first audio frame is stamped this long before sample 0."""
+
 
 @dataclass(frozen=True)
 class Rung:
@@ -50,13 +58,22 @@ class Rung:
         return f"{self.height}p"
 
 
+class Segment(NamedTuple):
+    """One media segment of a playlist: its file, its ``EXTINF`` seconds and its size."""
+
+    uri: str
+    seconds: float
+    size_bytes: int
+
+
 @dataclass
 class Playlist:
     """A media playlist this module wrote, with what the master needs to know about it."""
 
     name: str
     path: Path
-    segments: list[tuple[str, float]] = field(default_factory=list)  # (file, seconds)
+    segments: list[Segment] = field(default_factory=list)
+    target_seconds: float = 0.0  # EXT-X-TARGETDURATION
     size_bytes: int = 0
     peak_bps: int = 0
     average_bps: int = 0
@@ -114,6 +131,20 @@ def hls_output_args(settings: Settings, folder: Path) -> list[str]:
     ]
 
 
+def timeline_offset(fps: float) -> int:
+    """Whole seconds added alike to the timestamps of every output of the ladder.
+
+    Each rung and the audio are muxed separately, and a muxer shifts a stream that starts below
+    zero up to zero by its own amount: x264's B-frame delay puts the first video decode time two
+    frames below zero, AAC priming puts the first audio frame one frame below, so the video began
+    2/fps - 1024/48000 s after the audio (0.045 s at 30 frames/s) and hls.js found a hole at the
+    start. With one offset on every output, large enough that nothing starts below zero, no muxer
+    shifts anything: the first picture and the first audio sample keep the same timestamp, and
+    only the priming frame precedes it. (MPEG-TS then adds its own 1.4 s to every output alike;
+    that mux delay stays, since without it each audio frame costs a packet of its own.)"""
+    return max(1, math.ceil(X264_REORDER_FRAMES / (fps or 1.0) + AAC_PRIMING_SECONDS))
+
+
 def ladder_command(
     source: Path,
     demuxer: str,
@@ -128,35 +159,64 @@ def ladder_command(
     assert info.video is not None
     extra_inputs, mark = watermark if watermark else ([], None)
     args = [*input_args(source, demuxer), *extra_inputs, "-filter_complex", ladder_graph(rungs, mark=mark)]
+    same_timeline = ["-output_ts_offset", str(timeline_offset(info.video.fps))]
     for index, rung in enumerate(rungs):
         folder = out_dir / rung.name
         folder.mkdir(parents=True, exist_ok=True)
         args += ["-map", f"[r{index}]", "-an", *x264_args(rung.height, info.video.fps, settings)]
-        args += ["-map_metadata", "-1", *hls_output_args(settings, folder)]
+        args += ["-map_metadata", "-1", *same_timeline, *hls_output_args(settings, folder)]
     if info.audio:
         folder = out_dir / "audio"
         folder.mkdir(parents=True, exist_ok=True)
-        args += ["-map", "0:a:0", "-vn", *aac_args(settings), "-map_metadata", "-1", *hls_output_args(settings, folder)]
+        args += ["-map", "0:a:0", "-vn", *aac_args(settings), "-map_metadata", "-1", *same_timeline]
+        args += hls_output_args(settings, folder)
     return args
 
 
+def bit_rate(segments: list[Segment]) -> int:
+    """Bits per second of a run of segments: their bytes over their seconds, rounded up."""
+    seconds = sum(segment.seconds for segment in segments)
+    return math.ceil(sum(segment.size_bytes for segment in segments) * 8 / seconds) if seconds > 0 else 0
+
+
+def peak_segment_bps(segments: list[Segment], target_seconds: float) -> int:
+    """The peak segment bit rate of RFC 8216 (4.3.4.2): the highest rate of any run of
+    consecutive segments lasting 0.5 to 1.5 times the target duration.
+
+    A short segment never counts alone: the last one of a rendition may hold a frame or two
+    beside the fixed cost of a segment (PAT, PMT, a PES header, padding to 188-byte packets),
+    and its own rate says nothing of the stream (one 21 ms AAC frame in 1,128 bytes reads as
+    423 kbit/s). It counts with the segment before it. A rendition too short for any
+    such run (under half the target) is measured whole."""
+    low, high = 0.5 * target_seconds, 1.5 * target_seconds
+    peak = 0
+    for start in range(len(segments)):
+        seconds = 0.0
+        for end in range(start, len(segments)):
+            seconds += segments[end].seconds
+            if seconds > high:
+                break
+            if seconds >= low:
+                peak = max(peak, bit_rate(segments[start : end + 1]))
+    return peak or bit_rate(segments)
+
+
 def read_media_playlist(name: str, path: Path) -> Playlist:
-    """Segments and bandwidths of a playlist ffmpeg wrote (ours, never a user's)."""
+    """Segments and bandwidths of a playlist ffmpeg wrote (ours, never a user's): the peak of
+    ``peak_segment_bps`` and the average over every segment, RFC 8216's BANDWIDTH and
+    AVERAGE-BANDWIDTH for this rendition."""
     playlist = Playlist(name, path)
     seconds = 0.0
     for line in path.read_text().splitlines():
-        if line.startswith("#EXTINF:"):
+        if line.startswith("#EXT-X-TARGETDURATION:"):
+            playlist.target_seconds = float(line.partition(":")[2])
+        elif line.startswith("#EXTINF:"):
             seconds = float(line[len("#EXTINF:") :].split(",")[0])
         elif line and not line.startswith("#"):
-            playlist.segments.append((line, seconds))
-    total_seconds = 0.0
-    for segment, seconds in playlist.segments:
-        size = (path.parent / segment).stat().st_size
-        playlist.size_bytes += size
-        total_seconds += seconds
-        if seconds > 0:
-            playlist.peak_bps = max(playlist.peak_bps, math.ceil(size * 8 / seconds))
-    playlist.average_bps = math.ceil(playlist.size_bytes * 8 / total_seconds) if total_seconds else 0
+            playlist.segments.append(Segment(line, seconds, (path.parent / line).stat().st_size))
+    playlist.size_bytes = sum(segment.size_bytes for segment in playlist.segments)
+    playlist.peak_bps = peak_segment_bps(playlist.segments, playlist.target_seconds)
+    playlist.average_bps = bit_rate(playlist.segments)
     return playlist
 
 
@@ -184,7 +244,7 @@ def write_master(out_dir: Path, rungs: list[Rung], fps: float, has_audio: bool) 
     playlists = []
     for rung in rungs:
         playlist = read_media_playlist(rung.name, out_dir / rung.name / "index.m3u8")
-        playlist.codecs = avc_codec_string(out_dir / rung.name / playlist.segments[0][0])
+        playlist.codecs = avc_codec_string(out_dir / rung.name / playlist.segments[0].uri)
         playlists.append(playlist)
         peak = playlist.peak_bps + (audio.peak_bps if audio else 0)
         average = playlist.average_bps + (audio.average_bps if audio else 0)
