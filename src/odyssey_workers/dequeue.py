@@ -156,9 +156,6 @@ class HoldingList:
         """Forget a held job that cannot run (its hash is gone)."""
         self.connection.lrem(self.key, 1, job_id)
 
-    def job_ids(self) -> list[str]:
-        return [_text(item) for item in self.connection.lrange(self.key, 0, -1)]
-
 
 def _first_answered(waiters: list[Any], timeout: float) -> set[Any]:
     """The waiters with a reply ready, as soon as there is at least one (or none at timeout)."""
