@@ -18,8 +18,6 @@ dies without cleaning up (``PR_SET_PDEATHSIG``), so nothing is left running behi
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import logging
 import os
 import signal
@@ -35,6 +33,7 @@ from odyssey_workers.bundled_redis import BundledRedis
 from odyssey_workers.connection import get_redis, wait_for_redis
 from odyssey_workers.cut_jobs import CUT_JOBS_FILE_VARIABLE, JOBS_CUT_EXIT_CODE, read_cut_jobs
 from odyssey_workers.errors import ConfigurationError, OdysseyError
+from odyssey_workers.parent_death import die_with_parent
 from odyssey_workers.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -52,19 +51,13 @@ FORCED_STOP_GRACE_SECONDS = 10.0
 """After a second Ctrl-C, how long children get before SIGKILL, in seconds."""
 
 
-PR_SET_PDEATHSIG = 1
-
-
 class SupervisorError(OdysseyError):
     """The service could not start, or a part of it kept failing."""
 
 
 def _die_with_parent() -> None:
     """Runs in each child between fork and exec: SIGTERM it if the supervisor dies."""
-    libc_name = ctypes.util.find_library("c")
-    if libc_name:
-        libc = ctypes.CDLL(libc_name, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    die_with_parent(signal.SIGTERM)
 
 
 def port_is_free(host: str, port: int) -> bool:
