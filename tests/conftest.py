@@ -15,9 +15,21 @@ import pytest
 from redis import Redis
 
 from tests.support.servers import PostgresServer, RedisServer
+from tests.support.strays import become_subreaper, live_children, strays_since
 
 os.environ.setdefault("ODYSSEY_EXTRA_CONTRACTS", "tests.support.contracts")
 REPO_ROOT = Path(__file__).resolve().parents[1]
+become_subreaper()
+
+
+@pytest.fixture(autouse=True)
+def no_stray_processes() -> Iterator[None]:
+    """Fail the test that leaves a process running after its own teardown (see strays.py)."""
+    before = live_children()
+    yield
+    strays = strays_since(before)
+    if strays:
+        pytest.fail("processes left running by this test (now killed): " + "; ".join(strays), pytrace=False)
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,8 @@ Use it through ``odyssey-workers worker`` or the plain ``rq worker`` with
   isolated in its own forked process but does not pay for ``import PIL`` again.
 * Abandoned jobs (a worker killed with ``kill -9``) are found within seconds, not RQ's ten
   minutes: a shorter heartbeat grace and a maintenance pass every few seconds.
-* The RQ scheduler runs inside the worker by default, so delayed retries fire.
+* The RQ scheduler runs inside the worker by default, so delayed retries fire, and its process
+  stops when the worker dies, even by SIGKILL (``odyssey_workers.bound_scheduler``).
 * Nothing popped is lost: jobs are taken by a move into a per-worker holding list, in queue
   order (``odyssey_workers.dequeue``), and the held jobs of dead workers go back to the front
   of their queues (``odyssey_workers.held_recovery``).
@@ -32,6 +33,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
 from rq import Queue, Worker, worker_registration
+from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.exceptions import DequeueTimeout, NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry
@@ -40,6 +42,7 @@ from rq.utils import now
 from rq.worker import WorkerStatus
 
 from odyssey_workers import defaults, monitoring
+from odyssey_workers.bound_scheduler import WorkerBoundScheduler
 from odyssey_workers.catalog import get_catalog
 from odyssey_workers.connection import wait_for_redis
 from odyssey_workers.dequeue import UNBEGUN_COUNT_FIELD, HoldingList
@@ -445,6 +448,36 @@ class OdysseyWorker(Worker):
             defaults.UNBEGUN_REQUEUE_LIMIT,
         )
         return True
+
+    def _start_scheduler(
+        self,
+        burst: bool = False,
+        logging_level: str | None = "INFO",
+        date_format: str = DEFAULT_LOGGING_DATE_FORMAT,
+        log_format: str = DEFAULT_LOGGING_FORMAT,
+    ) -> None:
+        # RQ's own body, with the scheduler class that dies with its worker (RQ names its class
+        # in the method, so there is no smaller seam).
+        self.scheduler = WorkerBoundScheduler(
+            self.queues,
+            connection=self.connection,
+            logging_level=logging_level if logging_level is not None else self.log.level,
+            date_format=date_format,
+            log_format=log_format,
+            serializer=self.serializer,
+        )
+        self.scheduler.acquire_locks()  # type: ignore[no-untyped-call]
+        if not self.scheduler.acquired_locks:
+            return
+        if not burst:
+            self.scheduler.start()
+            return
+        try:
+            self.scheduler.register_birth()
+            self.scheduler.enqueue_scheduled_jobs()
+        finally:
+            self.scheduler.release_locks()  # type: ignore[no-untyped-call]
+            self.scheduler.register_death()
 
     def run_maintenance_tasks(self) -> None:
         super().run_maintenance_tasks()  # type: ignore[no-untyped-call]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,9 +13,18 @@ from redis import Redis
 from rq.registry import StartedJobRegistry
 
 import odyssey_workers
-from odyssey_workers.queues import fetch_job
+from odyssey_workers.bound_scheduler import WorkerBoundScheduler
+from odyssey_workers.queues import fetch_job, get_queue
 from tests.support.servers import RedisServer
-from tests.support.workers import horse_pids, kill_group, start_worker, stop_worker, wait_until
+from tests.support.workers import (
+    horse_pids,
+    kill_group,
+    scheduler_pids,
+    session_pids,
+    start_worker,
+    stop_worker,
+    wait_until,
+)
 
 
 def job_status(job_id: str) -> str:
@@ -56,6 +66,40 @@ def test_job_survives_when_only_the_worker_parent_is_killed(
     wait_until(lambda: job_status(job.id) == "finished", timeout=20)
     assert redis_conn.get("test:runs:orphan") == b"1"
     kill_group(worker)
+
+
+@pytest.mark.timeout(60)
+def test_the_scheduler_of_a_sigkilled_worker_stops_and_releases_its_locks(
+    redis_conn: Redis, env: dict[str, str], tmp_path: Path
+) -> None:
+    worker = start_worker(env, log=tmp_path / "worker.log")
+    try:
+        wait_until(lambda: scheduler_pids(worker) != [], timeout=20)
+        assert redis_conn.exists("rq:scheduler-lock:default") == 1
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=10)
+        # An orphaned scheduler would go on holding the lock and enqueueing due jobs for ever.
+        wait_until(lambda: session_pids(worker.pid) == [], timeout=10)
+        assert redis_conn.exists("rq:scheduler-lock:default") == 0, "locks released, not left to expire"
+        assert "has stopped" in (tmp_path / "worker.log").read_text()
+    finally:
+        kill_group(worker)
+
+
+def test_a_scheduler_whose_worker_is_gone_enqueues_nothing(redis_conn: Redis, env: dict[str, str]) -> None:
+    # The worker can die between the fork and the scheduler asking for a death signal; then the
+    # scheduler sees its parent change on its next turn. Due jobs stay where they are.
+    queue = get_queue("default")
+    due = queue.enqueue_at(datetime.now(UTC) - timedelta(seconds=5), "testing.mark", token="due")
+    scheduler = WorkerBoundScheduler([queue], connection=redis_conn)
+    scheduler.acquire_locks()
+    scheduler._worker_pid = os.getppid() + 1_000_000  # no process has this pid: the worker is gone
+    scheduler.heartbeat()
+    scheduler.enqueue_scheduled_jobs()
+    assert scheduler._stop_requested
+    assert fetch_job(due.id).get_status().value == "scheduled"
+    scheduler.stop()
+    assert redis_conn.exists("rq:scheduler-lock:default") == 0
 
 
 @pytest.mark.timeout(60)

@@ -93,6 +93,11 @@ def horse_pids(process: subprocess.Popen[bytes]) -> list[int]:
     return [pid for pid in session_pids(process.pid) if pid != process.pid and _process_group(pid) == pid]
 
 
+def scheduler_pids(process: subprocess.Popen[bytes]) -> list[int]:
+    """The worker's scheduler process (RQ forks it into the worker's own process group)."""
+    return [pid for pid in session_pids(process.pid) if pid != process.pid and _process_group(pid) == process.pid]
+
+
 def _process_group(pid: int) -> int:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
