@@ -119,19 +119,40 @@ def fresh_database_url(
     monkeypatch: pytest.MonkeyPatch,
     postgres_server: PostgresServer | None,
     name: str,
+    *,
+    migrated: bool = False,
 ) -> str:
-    """A new, empty database for this test (``request.param``: sqlite or postgresql), made the
-    service's ``DATABASE_URL``."""
+    """A new database for this test (``request.param``: sqlite or postgresql), made the service's
+    ``DATABASE_URL``: empty, or a copy of the session's migrated template (``migrated``)."""
     if request.param == "sqlite":
-        url = f"sqlite:///{var_dir / f'{name}.db'}"
+        path = var_dir / f"{name}.db"
+        if migrated:
+            shutil.copyfile(request.getfixturevalue("migrated_sqlite_template"), path)
+        url = f"sqlite:///{path}"
     else:
         if postgres_server is None:
             pytest.skip("PostgreSQL server binaries not installed (make test installs them as root)")
-        url = postgres_server.create_database(f"{name}_{os.getpid()}_{abs(hash(request.node.nodeid)) % 10**8}")
+        template = request.getfixturevalue("migrated_postgres_template") if migrated else None
+        database = f"{name}_{os.getpid()}_{abs(hash(request.node.nodeid)) % 10**8}"
+        url = postgres_server.create_database(database, template=template)
+        request.addfinalizer(lambda: postgres_server.drop_database(database))
     monkeypatch.setenv("DATABASE_URL", url)
     env["DATABASE_URL"] = url
     reset_runtime_caches()
     return url
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres_template(postgres_server: PostgresServer | None) -> str:
+    """A PostgreSQL database migrated once per session, cloned for each test that needs one."""
+    from odyssey_workers.db.migrate import upgrade
+    from odyssey_workers.db.session import dispose_engines
+
+    assert postgres_server is not None
+    name = "odyssey_migrated_template"
+    upgrade(postgres_server.create_database(name))
+    dispose_engines()  # a template with a connection open cannot be copied
+    return name
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -143,8 +164,4 @@ def database_url(
     postgres_server: PostgresServer | None,
 ) -> str:
     """A migrated, empty database: a SQLite file, then a real PostgreSQL database."""
-    from odyssey_workers.db.migrate import upgrade
-
-    url = fresh_database_url(request, env, var_dir, monkeypatch, postgres_server, "t")
-    upgrade(url)
-    return url
+    return fresh_database_url(request, env, var_dir, monkeypatch, postgres_server, "t", migrated=True)
