@@ -14,7 +14,7 @@ from rq.serializers import JSONSerializer
 from odyssey_workers.queues import enqueue, fetch_job
 from tests.runtime.test_dashboard import dashboard, needs_chromium
 from tests.support.browser import Browser
-from tests.support.workers import start_worker, wait_until
+from tests.support.workers import kill_group, start_worker, wait_until
 
 __all__ = ["dashboard"]  # the fixture, imported to be used here
 
@@ -95,8 +95,7 @@ def test_queue_jobs_and_worker_pages_work_under_the_policy(
         assert "system.sleep" in browser.evaluate("document.querySelector('#workers').textContent")
         assert errors_and_violations(browser) == []
     finally:
-        worker.kill()
-        worker.wait(timeout=10)
+        kill_group(worker)  # its work horse too, still in the 30 s job
 
 
 def test_the_dashboards_own_requeue_delete_and_requeue_all_buttons_work(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -45,14 +46,13 @@ def start_worker(
 
 
 def stop_worker(process: subprocess.Popen[bytes], timeout: float = 30) -> int:
-    """Warm shutdown: SIGTERM, wait; SIGKILL the whole group if it does not stop in time."""
+    """Warm shutdown: SIGTERM, wait; SIGKILL everything it started if it does not stop in time."""
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+            kill_group(process)  # its work horses too: they lead process groups of their own
     return process.returncode
 
 
@@ -77,12 +77,19 @@ def session_pids(session_id: int) -> list[int]:
 
 
 def kill_group(process: subprocess.Popen[bytes]) -> None:
-    """kill -9 the worker and everything it started (work horses too), as a lost machine would."""
-    for pid in session_pids(process.pid):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    """kill -9 the worker and everything it started (work horses too), as a lost machine would.
+
+    The worker goes first, so it cannot fork a new work horse while the rest are killed; then
+    the session is swept until nothing in it runs.
+    """
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(process.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while (pids := session_pids(process.pid)) and time.monotonic() < deadline:
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.02)
     process.wait(timeout=10)
 
 
