@@ -37,6 +37,7 @@ from rq.timeouts import JobTimeoutException
 
 from jobs.content import reasons
 from jobs.content.assets import StagedRendition, load_asset
+from jobs.content.contracts import PIPELINE_FAILURE_CALLBACK
 from jobs.content.delivery import (
     check_staged,
     cloudinary_client,
@@ -47,7 +48,6 @@ from jobs.content.delivery import (
 )
 from jobs.content.sniff import HEAD_BYTES, sniff_or_refuse
 from odyssey_workers.catalog import get_catalog
-from odyssey_workers.contracts.content import PIPELINE_FAILURE_CALLBACK
 from odyssey_workers.db.models.core import AssetKind, AssetStatus, ContentAsset
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import PermanentError, RetryableError

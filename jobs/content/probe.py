@@ -24,8 +24,8 @@ from rq.job import Job
 
 from jobs.content.assets import start_step, step_result
 from jobs.content.ffmpeg_tools import ffprobe, sniff_container
+from jobs.content.media_contracts import VIDEO_JOBS, timeout_for
 from jobs.content.reasons import MISSING_ORIGINAL, with_reason
-from odyssey_workers.contracts.media import VIDEO_JOBS, timeout_for
 from odyssey_workers.db.models.core import ContentAsset
 from odyssey_workers.errors import PermanentError
 from odyssey_workers.settings import get_settings

@@ -16,10 +16,10 @@ from PIL import Image
 
 from jobs.content.assets import check_run_still_live, run_prefix, staged_rendition, start_step, step_result
 from jobs.content.ffmpeg_tools import input_args, progress_reporter, run_ffmpeg
+from jobs.content.media_contracts import timeout_for
 from jobs.content.probe import MediaInfo, fetch_source, inspect_media, media_workdir
 from jobs.content.reasons import LOGO_UNUSABLE, with_reason
 from jobs.content.watermark import video_watermark_filter, watermark_for
-from odyssey_workers.contracts.media import timeout_for
 from odyssey_workers.db.models.core import Creator
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import PermanentError

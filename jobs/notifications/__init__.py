@@ -1,5 +1,5 @@
 """Notification jobs: notify → (fan-out chunks) → send; provider callbacks; the weekly digest.
 
 The flow and the contracts are described in ``docs/notifications.md``; job declarations live in
-``odyssey_workers.contracts.notifications``.
+``contracts.py`` beside it.
 """

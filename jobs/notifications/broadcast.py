@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from jobs.notifications.contracts import EventSpec, fanout_job_for
 from jobs.notifications.deliver import deliver_to, spec_or_permanent
-from odyssey_workers.contracts.notifications import EventSpec, fanout_job_for
 from odyssey_workers.db.models import Creator, Follow
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import PermanentError

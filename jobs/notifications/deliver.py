@@ -18,11 +18,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from jobs.notifications.contracts import EventSpec, event_spec
 from jobs.notifications.preferences import Plan, UserFacts, plan_for
 from jobs.notifications.render import Renderer
 from jobs.notifications.scheduling import enqueue_sends
 from jobs.notifications.store import insert_ignore
-from odyssey_workers.contracts.notifications import EventSpec, event_spec
 from odyssey_workers.db.base import utcnow
 from odyssey_workers.db.models import (
     Delivery,

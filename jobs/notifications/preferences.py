@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from odyssey_workers.contracts.notifications import CHANNELS, EventSpec
+from jobs.notifications.contracts import CHANNELS, EventSpec
 
 QUIET_CHANNELS = frozenset({"email", "push", "sms"})  # a person's own devices; endpoints have no night
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from odyssey_workers.contracts.notifications import EventSpec
+from jobs.notifications.contracts import EventSpec
 from odyssey_workers.templates.notify import normalize_locale, render
 
 

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 
 from rq.rate_limit import RateLimit
 
+from jobs.notifications.contracts import send_job_for
 from odyssey_workers.catalog import get_catalog
-from odyssey_workers.contracts.notifications import send_job_for
 from odyssey_workers.db.base import utcnow
 from odyssey_workers.payloads import payload_to_json
 from odyssey_workers.queues import JobRequest, enqueue_many, get_queue

@@ -1,7 +1,7 @@
 """The catalog: every job the service runs, and the contract producers enqueue against.
 
-A job is declared once, in ``odyssey_workers.contracts.<domain>``, with its dotted name, the
-dotted path of its function, its payload model and its limits. Declarations are checked at
+A job is declared once, in its domain's ``contracts`` module (``jobs/<domain>/contracts.py``),
+with its dotted name, the dotted path of its function, its payload model and its limits. Declarations are checked at
 import: a duplicate name, an unknown queue, an unknown option or a priority out of range is a
 ``CatalogError`` then, not a surprise at run time. The catalog holds function *paths*, never
 functions, so a producer that only enqueues imports no job code.
@@ -14,6 +14,8 @@ the catalog does not declare.
 from __future__ import annotations
 
 import difflib
+import importlib
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -225,6 +227,22 @@ declare_callback = CATALOG.declare_callback
 
 def get_catalog() -> Catalog:
     """The catalog with every domain's declarations loaded (no job code is imported)."""
-    import odyssey_workers.contracts  # noqa: F401 - importing it declares every job
-
+    load_declarations()
     return CATALOG
+
+
+EXTRA_CONTRACTS_VARIABLE = "ODYSSEY_EXTRA_CONTRACTS"
+"""Further contract modules by dotted path, comma-separated (a plug-in, or a test suite's jobs)."""
+
+
+def load_declarations() -> None:
+    """Import every domain's ``contracts`` and each module named in ``ODYSSEY_EXTRA_CONTRACTS``.
+
+    Importing a contracts module declares its jobs; Python imports each module once, so this is
+    cheap after the first call. Contracts import pydantic models only, never job code.
+    """
+    from odyssey_workers.domains import import_part
+
+    import_part("contracts")
+    for module in filter(None, (m.strip() for m in os.environ.get(EXTRA_CONTRACTS_VARIABLE, "").split(","))):
+        importlib.import_module(module)

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
-from odyssey_workers.contracts.notifications import event_spec
+from jobs.notifications.contracts import event_spec
 from odyssey_workers.db.base import utcnow
 from odyssey_workers.db.models import User, WebhookEndpoint
 from odyssey_workers.db.session import session_scope

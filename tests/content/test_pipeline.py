@@ -82,7 +82,7 @@ def test_animated_gif_becomes_an_animated_webp_and_a_short_mp4(env, redis_conn, 
 
 
 def test_chain_steps_carry_scaled_timeouts_and_the_failure_callback(env, redis_conn, make_asset):
-    from odyssey_workers.contracts.content import PIPELINE_FAILURE_CALLBACK
+    from jobs.content.contracts import PIPELINE_FAILURE_CALLBACK
     from odyssey_workers.queues import fetch_job
 
     asset_id = make_asset(jpeg_bytes(photo(64, 48)))

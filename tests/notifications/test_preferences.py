@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from jobs.notifications.contracts import EVENTS
 from jobs.notifications.deliver import deliver_to
 from jobs.notifications.preferences import UserFacts, quiet_until
-from odyssey_workers.contracts.notifications import EVENTS
 from odyssey_workers.db.models import Notification, NotificationPreference, NotificationSettings, PushSubscription
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.queues import enqueue, get_queue

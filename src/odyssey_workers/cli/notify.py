@@ -18,9 +18,9 @@ import click
 from redis import Redis
 from sqlalchemy import func, select
 
+from jobs.notifications.contracts import FINAL_STATUSES, EventSpec, event_spec
 from odyssey_workers.cli import main
 from odyssey_workers.cli.status import register_status_section
-from odyssey_workers.contracts.notifications import FINAL_STATUSES, EventSpec, event_spec
 from odyssey_workers.db.base import utcnow
 from odyssey_workers.db.models import Delivery, Notification, User
 from odyssey_workers.db.session import session_scope

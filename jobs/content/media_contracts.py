@@ -1,6 +1,6 @@
 """Content jobs, media side: video probe and transcode, HLS ladder, thumbnails, audio, live streams.
 
-The upload pipeline (``contracts.content``) enqueues these by name: video → ``probe_video`` →
+The upload pipeline (``jobs.content.contracts``) enqueues these by name: video → ``probe_video`` →
 (``transcode_video``, ``package_hls``, ``make_thumbnails``) → ``finalize_asset``; audio →
 ``process_audio`` → ``finalize_asset``. ``timeout_for`` is the pure rule for how long a media
 job may run for an input of a given duration, so producers can set ``_timeout`` without

@@ -1,7 +1,7 @@
 """Content jobs, image side: the upload pipeline, image variants, publishing, smart crops.
 
-Video, HLS, thumbnails, audio and live streams are declared in ``contracts.media``. The
-pipeline refers to every step by its catalog name, so it builds a video chain without
+Video, HLS, thumbnails, audio and live streams are declared in ``media_contracts`` beside it.
+The pipeline refers to every step by its catalog name, so it builds a video chain without
 importing video code.
 """
 
@@ -82,3 +82,6 @@ declare(
     retry=NO_RETRY,
     description="Fails processing assets whose chain can no longer finish (a work horse died, a callback failed).",
 )
+
+# The media side's declarations live beside these; importing the domain's contracts declares both.
+from jobs.content import media_contracts  # noqa: E402, F401
