@@ -1,7 +1,9 @@
 """Hand claimed deliveries to their providers, batched where the provider has a batch API.
 
 Returns one outcome per delivery id (``Sent``, ``Suppressed`` or the exception), never raises
-for a provider's answer: the caller records each outcome and schedules the retries.
+for a provider's answer: the caller records each outcome and schedules the retries. An outcome
+that ``is_bug`` (a ``TypeError`` in a provider or a render step) is not a provider's answer: the
+caller logs its traceback and fails the delivery at once instead of retrying it.
 """
 
 from __future__ import annotations
@@ -15,14 +17,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import httpx
+import redis
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from jobs.notifications import channels, links
 from odyssey_workers.connection import get_redis
 from odyssey_workers.db.base import utcnow
 from odyssey_workers.db.models import EmailSuppression, PushSubscription, WebhookEndpoint
 from odyssey_workers.db.session import session_scope
-from odyssey_workers.errors import ConfigurationError, OdysseyError
+from odyssey_workers.errors import ConfigurationError, OdysseyError, PermanentError, RetryableError
 from odyssey_workers.providers.discord import DiscordSender
 from odyssey_workers.providers.email_common import EmailBatch, Recipient
 from odyssey_workers.providers.endpoint_urls import InvalidEndpointUrl, undeliverable_reason
@@ -39,6 +44,26 @@ RATE_WAIT_SECONDS = 20.0  # longest a job waits for its provider's quota before 
 
 class Suppressed(OdysseyError):
     """Not sent on purpose (suppressed address, inactive device or endpoint)."""
+
+
+PASSING_FAULTS: tuple[type[Exception], ...] = (
+    RetryableError,  # ProviderUnavailable: 5xx, 429, timeouts, lost connections
+    ConfigurationError,  # a provider not set up yet: retried while an operator fixes it
+    OSError,  # sockets, TLS, SMTP (smtplib's errors are OSErrors), a full outbox disk
+    httpx.TransportError,
+    redis.RedisError,  # the rate limiter's Redis
+    OperationalError,  # the database was busy or away
+)
+"""The exceptions a send may meet without anything being wrong with the code: retried."""
+
+
+def is_bug(outcome: object) -> bool:
+    """Whether an outcome is an exception no retry can fix because the code is wrong (a bug)."""
+    return (
+        isinstance(outcome, Exception)
+        and not isinstance(outcome, (Suppressed, PermanentError))
+        and not isinstance(outcome, PASSING_FAULTS)
+    )
 
 
 @dataclass(frozen=True)
@@ -226,7 +251,8 @@ def dispatch(claimed: Sequence[Claimed]) -> tuple[dict[int, Outcome], Effects]:
                 else:
                     _endpoints(items, out, fx, stack)
             except Exception as exc:  # noqa: BLE001 - a channel-wide fault (configuration, provider down)
-                logger.warning("%s channel failed for %d deliveries: %s", channel, len(items), exc)
+                if not is_bug(exc):  # a bug is logged with its traceback where it is recorded
+                    logger.warning("%s channel failed for %d deliveries: %s", channel, len(items), exc)
                 for d in items:
                     out.setdefault(d.id, exc)
     return out, fx

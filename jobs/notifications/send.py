@@ -12,6 +12,10 @@ So a send job that is retried, enqueued twice and run at once, or re-enqueued af
 sends each delivery once. The one unavoidable window — a worker lost after the provider
 accepted but before the row was written — re-sends with the same Message-ID, ``webhook-id`` or
 ``apns-id``, which receivers use to drop the duplicate.
+
+An outcome that is a bug (``dispatch.is_bug``: a ``TypeError`` in a provider or a render step)
+is logged once with its traceback and fails its deliveries at once: retrying would only hide it
+behind a provider that looks down.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from rq import get_current_job
 from sqlalchemy import and_, insert, or_, select, update
 
 from jobs.notifications.channels import retry_schedule
-from jobs.notifications.dispatch import Claimed, Effects, Suppressed, dispatch
+from jobs.notifications.dispatch import Claimed, Effects, Suppressed, dispatch, is_bug
 from jobs.notifications.scheduling import EARLY_TOLERANCE, enqueue_sends
 from odyssey_workers.catalog import get_catalog
 from odyssey_workers.db.base import utcnow
@@ -113,6 +117,7 @@ def record(claimed: list[Claimed], outcomes: dict[int, Outcome], fx: Effects, no
     retries: dict[tuple[int, datetime], list[int]] = defaultdict(list)
     failing_endpoints: dict[int, str] = {}
     counts: dict[str, int] = defaultdict(int)
+    _log_bugs(claimed, outcomes)
     for d in claimed:
         outcome = outcomes.get(d.id) or ProviderUnavailable("no outcome was reported for this delivery")
         row: dict[str, Any] = {
@@ -131,13 +136,15 @@ def record(claimed: list[Claimed], outcomes: dict[int, Outcome], fx: Effects, no
                 fx.endpoint_ok.add(fx.endpoint_of[d.id])
         elif isinstance(outcome, Suppressed):
             row.update(status="suppressed", error=str(outcome))
+        elif is_bug(outcome):
+            row.update(status="failed", error=f"bug, not retried: {type(outcome).__name__}: {outcome}")
         elif isinstance(outcome, PermanentError):
             row.update(status="failed", error=f"{type(outcome).__name__}: {outcome}")
             if isinstance(outcome, RecipientGone) and d.id in fx.endpoint_of:
                 fx.endpoint_gone[fx.endpoint_of[d.id]] = str(outcome)
             if isinstance(outcome, InvalidEndpointUrl) and d.id in fx.endpoint_of:
                 failing_endpoints[fx.endpoint_of[d.id]] = row["error"]  # shown by `webhooks list`
-        else:  # passing faults, and anything unexpected: try again on the channel's schedule
+        else:  # passing faults: try again on the channel's schedule
             schedule = retry_schedule(d.channel)
             error = f"{type(outcome).__name__}: {outcome}"
             if d.attempts <= len(schedule):
@@ -169,6 +176,24 @@ def record(claimed: list[Claimed], outcomes: dict[int, Outcome], fx: Effects, no
         session.execute(insert(DeliveryAttempt), attempts)
         _apply_effects(session, fx, failing_endpoints, now)
     return {"counts": dict(counts), "retries": retries}
+
+
+def _log_bugs(claimed: list[Claimed], outcomes: dict[int, Outcome]) -> None:
+    """One ERROR with its traceback per distinct bug (a channel-wide one is shared by many)."""
+    by_error: dict[int, tuple[Exception, list[int]]] = {}
+    for d in claimed:
+        outcome = outcomes.get(d.id)
+        if isinstance(outcome, Exception) and is_bug(outcome):
+            by_error.setdefault(id(outcome), (outcome, []))[1].append(d.id)
+    for error, ids in by_error.values():
+        logger.error(
+            "%d delivery(ies) failed on a bug, not retried (ids %s): %s: %s",
+            len(ids),
+            ", ".join(map(str, ids[:20])),
+            type(error).__name__,
+            error,
+            exc_info=(type(error), error, error.__traceback__),
+        )
 
 
 def _apply_effects(session: Any, fx: Effects, failing: dict[int, str], now: datetime) -> None:

@@ -14,6 +14,10 @@ Use it through ``odyssey-workers worker`` or the plain ``rq worker`` with
 * Nothing popped is lost: jobs are taken by a move into a per-worker holding list, in queue
   order (``odyssey_workers.dequeue``), and the held jobs of dead workers go back to the front
   of their queues (``odyssey_workers.held_recovery``).
+* A ``RetryableError``, or any failure the job will be retried after, is one WARNING line
+  without a traceback (dramatiq's rule); only a failure that ends the job is an ERROR with one.
+* Every record logged while a job runs begins ``[job <id> <catalog name>]``
+  (``odyssey_workers.joblog``).
 * A lost Redis connection restarts the work loop without leaking the command-channel thread
   or its connection.
 """
@@ -35,7 +39,9 @@ from redis.exceptions import WatchError
 from rq import Queue, Worker, worker_registration
 from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.exceptions import DequeueTimeout, NoSuchJobError
+from rq.executions import Execution
 from rq.job import Job, JobStatus
+from rq.job_lifecycle import call_exception_handlers
 from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
 from rq.utils import now
@@ -46,9 +52,10 @@ from odyssey_workers.bound_scheduler import WorkerBoundScheduler
 from odyssey_workers.catalog import get_catalog
 from odyssey_workers.connection import wait_for_redis
 from odyssey_workers.dequeue import UNBEGUN_COUNT_FIELD, HoldingList
-from odyssey_workers.errors import ConfigurationError
+from odyssey_workers.errors import ConfigurationError, PermanentError, RetryableError
 from odyssey_workers.held_recovery import recover_held_jobs
 from odyssey_workers.jobclass import CatalogJob
+from odyssey_workers.joblog import job_log_context
 from odyssey_workers.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -177,6 +184,39 @@ class OdysseyWorker(Worker):
             return
         if spec is not None:
             _import_once(spec.function.rsplit(".", 1)[0])
+
+    def perform_job(self, job: Job, queue: Queue, execution: Execution) -> bool:
+        # Runs in the work horse (or in this process for a job run in-process), around the
+        # job and RQ's handling of its end: those lines name the job too.
+        name = getattr(job, "job_name", None) or job.func_name or "?"
+        with job_log_context(job.id, name):
+            return bool(super().perform_job(job, queue, execution))
+
+    def handle_exception(self, job: Job, *exc_info: Any) -> None:
+        """A passing fault or a failure that will be retried: one WARNING line; else RQ's ERROR.
+
+        RQ logs every exception as an ERROR with its traceback, so a provider that is down for a
+        minute would fill the error log with tracebacks of nothing wrong. The exception handlers
+        (metrics) run either way.
+        """
+        exc = exc_info[1] if len(exc_info) > 1 else None
+        retries_left = int(job.retries_left or 0)
+        will_retry = retries_left > 0 and not isinstance(exc, PermanentError)
+        if not (will_retry or isinstance(exc, RetryableError)):
+            super().handle_exception(job, *exc_info)
+            return
+        what = f"{type(exc).__name__}: {exc}".replace("\r", " ").replace("\n", " ")
+        if will_retry:
+            self.log.warning(
+                "Worker %s: job %s failed (%s); it will be retried (%d retries left)",
+                self.name,
+                job.id,
+                what,
+                retries_left,
+            )
+        else:
+            self.log.warning("Worker %s: job %s failed (%s); no retries left", self.name, job.id, what)
+        call_exception_handlers(self._exc_handlers, job, *exc_info)
 
     # --- metric hooks (counts go to Redis: see odyssey_workers.monitoring for why) ----------
     # Each count rides on a pipeline RQ already sends for the job, so metrics cost the work

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,9 @@ from click.testing import CliRunner
 from redis import Redis
 
 from odyssey_workers.cli import main
-from tests.conftest import fresh_database_url, reset_runtime_caches
+from odyssey_workers.cli.doctor import PROVIDERS, UNREAD_SETTINGS
+from odyssey_workers.settings import Settings
+from tests.conftest import REPO_ROOT, fresh_database_url, reset_runtime_caches
 from tests.support.servers import PostgresServer, free_port
 
 
@@ -63,11 +66,13 @@ def test_doctor_finds_every_part_working_and_leaves_no_probe_behind(
     # The test Redis keeps no append-only file: a warning, not a failure.
     assert checks["redis config"]["status"] == "warn"
     assert "appendonly is off" in checks["redis config"]["detail"]
-    assert checks["email: SendGrid"] == {
-        "part": "email: SendGrid",
+    assert checks["email: provider"] == {
+        "part": "email: provider",
         "status": "default",
-        "detail": "not configured; using: file outbox under var/",
+        "detail": "EMAIL_PROVIDER=outbox; using: file outbox under var/",
     }
+    assert "email: SendGrid" not in checks  # neither selected nor configured: nothing to say
+    assert not [part for part in checks if part.startswith(("analytics", "moderation"))]
     storage = var_dir / "storage"
     assert storage.is_dir()  # the probe was written there...
     assert [path for path in storage.rglob("*") if path.is_file()] == []  # ...and removed
@@ -113,6 +118,7 @@ def test_doctor_fails_when_storage_cannot_be_written(
 def test_doctor_names_a_half_configured_provider_and_never_shows_its_secret(
     env: dict[str, str], redis_conn: Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("EMAIL_PROVIDER", "mailgun")
     monkeypatch.setenv("MAILGUN_API_KEY", "key-very-secret-value")
     monkeypatch.setenv("SENDGRID_API_KEY", "SG.another-secret")
     reset_runtime_caches()
@@ -126,10 +132,61 @@ def test_doctor_names_a_half_configured_provider_and_never_shows_its_secret(
     assert checks["email: Mailgun"]["detail"] == "MAILGUN_DOMAIN missing (MAILGUN_API_KEY set)"
     assert checks["email: SendGrid"] == {
         "part": "email: SendGrid",
-        "status": "ok",
-        "detail": "configured (SENDGRID_API_KEY)",
+        "status": "warn",
+        "detail": "SENDGRID_API_KEY set but not used: EMAIL_PROVIDER is mailgun, not sendgrid; "
+        "using: file outbox under var/",
     }
     assert stderr.strip() == "Error: 1 check(s) failed: email: Mailgun"
+
+
+def test_doctor_says_a_configured_selected_provider_is_ok_and_names_its_selector(
+    env: dict[str, str], redis_conn: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EMAIL_PROVIDER", "sendgrid")
+    monkeypatch.setenv("SENDGRID_API_KEY", "SG.secret")
+    reset_runtime_caches()
+    _, checks, _ = doctor()
+    assert checks["email: SendGrid"]["status"] == "ok"
+    assert checks["email: SendGrid"]["detail"] == "configured (EMAIL_PROVIDER=sendgrid) (SENDGRID_API_KEY)"
+    assert "email: provider" not in checks
+
+
+def test_doctor_says_plainly_that_nothing_reads_the_analytics_keys(
+    env: dict[str, str], redis_conn: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MIXPANEL_TOKEN", "mp-secret-token")
+    reset_runtime_caches()
+    code, checks, _ = doctor()
+    assert code == 0  # a key nothing reads is no failure
+    assert checks["setting: MIXPANEL_TOKEN"] == {
+        "part": "setting: MIXPANEL_TOKEN",
+        "status": "warn",
+        "detail": "set, but nothing reads it: no analytics forwarding exists yet",
+    }
+    assert not any("configured" in row["detail"] for part, row in checks.items() if "MIXPANEL" in part)
+    assert "mp-secret-token" not in json.dumps(checks)
+
+
+def _read_outside_settings(name: str) -> list[Path]:
+    """The source files (not settings.py, not doctor.py) that read setting ``name``."""
+    pattern = re.compile(rf"\.{name}\b|[\"']{name}[\"']")
+    skip = {Path("src/odyssey_workers/settings.py"), Path("src/odyssey_workers/cli/doctor.py")}
+    return [
+        path
+        for root in ("src", "jobs")
+        for path in sorted((REPO_ROOT / root).rglob("*.py"))
+        if path.relative_to(REPO_ROOT) not in skip and "settings.py" != path.name
+        if pattern.search(path.read_text())
+    ]
+
+
+def test_every_setting_doctor_reports_as_used_is_read_by_code_and_every_unread_one_is_not() -> None:
+    used = {name for p in PROVIDERS for name in (*p.needs, *p.any_of, *(p.selector[:1] if p.selector else ()))}
+    for name in sorted(used):
+        assert _read_outside_settings(name), f"doctor reports {name.upper()} but no code reads it"
+    for name in UNREAD_SETTINGS:
+        assert not _read_outside_settings(name), f"{name.upper()} is read now: move it into doctor's PROVIDERS"
+        assert name in Settings.model_fields
 
 
 def test_db_current_on_a_missing_sqlite_file_says_so_and_creates_nothing(

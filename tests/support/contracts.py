@@ -79,6 +79,15 @@ declare(
     description="Records how many of its kind run at once (concurrency limit checks).",
 )
 
+declare(
+    "testing.log_line",
+    function="tests.support.jobs.log_line",
+    payload=MarkPayload,
+    priority=5,
+    retry=NO_RETRY,
+    description="Logs one WARNING line naming its token (job log context checks).",
+)
+
 
 class DbWritePayload(Payload):
     email: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 
@@ -10,6 +11,8 @@ from rq.job import Job
 
 from odyssey_workers.connection import get_redis
 from odyssey_workers.errors import PermanentError, RetryableError
+
+logger = logging.getLogger(__name__)
 
 
 def _redis() -> Redis:
@@ -71,3 +74,7 @@ def db_write(email: str, hold_seconds: float = 0.0) -> int:
         session.flush()
         time.sleep(hold_seconds)
         return user.id
+
+
+def log_line(token: str, seconds: float = 0.0) -> None:
+    logger.warning("a line from inside the job: %s", token)

@@ -3,6 +3,11 @@
 Each check returns one line: ``ok``, ``warn`` (works, but not as production wants it),
 ``default`` (a provider not configured: the local default is used) or ``FAIL``. The command
 exits 1 when any check fails. Checks never print a secret, only which variables are set.
+
+It reports only what exists: a provider line for each provider the code can use (with the
+setting that selects it), and a plain "nothing reads it" warning for an accepted setting that
+no code reads yet (the analytics trackers' keys). There is no analytics or moderation line:
+neither domain has code yet.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 
 import click
@@ -134,43 +139,110 @@ def check_programs(settings: Settings) -> list[Check]:
     return checks
 
 
-PROVIDERS: list[tuple[str, str, tuple[str, ...], str]] = [
-    # (part, provider, the settings it needs, the local default when none are set)
-    ("email", "SMTP", ("smtp_url",), "file outbox under var/"),
-    ("email", "SendGrid", ("sendgrid_api_key",), "file outbox under var/"),
-    ("email", "Mailgun", ("mailgun_api_key", "mailgun_domain"), "file outbox under var/"),
-    ("email", "DKIM signing", ("dkim_selector", "dkim_private_key"), "SMTP and outbox mail unsigned"),
-    ("push", "Web Push", ("vapid_private_key", "vapid_public_key"), "file outbox under var/"),
-    ("push", "FCM", ("fcm_server_key",), "file outbox under var/"),
-    ("push", "APNs", ("apns_key_id", "apns_team_id", "apns_private_key", "apns_topic"), "file outbox under var/"),
-    ("sms", "Twilio", ("twilio_account_sid", "twilio_auth_token", "twilio_from_number"), "file outbox under var/"),
-    ("analytics", "Mixpanel", ("mixpanel_token",), "log"),
-    ("analytics", "Amplitude", ("amplitude_api_key",), "log"),
-    ("analytics", "GA4", ("ga4_measurement_id", "ga4_api_secret"), "log"),
-    ("delivery", "Cloudinary", ("cloudinary_cloud_name", "cloudinary_api_key", "cloudinary_api_secret"), "none"),
-    ("moderation", "AWS", ("aws_access_key_id", "aws_secret_access_key"), "local checks"),
-    ("payments", "Stripe", ("stripe_api_key",), "local ledger only"),
+@dataclass(frozen=True)
+class Provider:
+    """A provider the service really talks to, and the settings its code reads."""
+
+    part: str  # as shown: "<what it serves>: <provider>"
+    needs: tuple[str, ...]  # settings its code requires, all of them
+    selector: tuple[str, str] | None = None  # (setting, value) that makes the service use it
+    default: str = ""  # what is used instead, when it is not selected or not configured
+    any_of: tuple[str, ...] = ()  # settings of which its code needs one (FCM: a file or a token)
+    optional: bool = False  # selected but not configured only fails its own deliveries (push kinds)
+
+
+OUTBOX = "file outbox under var/"
+PROVIDERS: list[Provider] = [
+    Provider("email: SMTP", ("smtp_url",), ("email_provider", "smtp"), OUTBOX),
+    Provider("email: SendGrid", ("sendgrid_api_key",), ("email_provider", "sendgrid"), OUTBOX),
+    Provider("email: Mailgun", ("mailgun_api_key", "mailgun_domain"), ("email_provider", "mailgun"), OUTBOX),
+    Provider("email: DKIM signing", ("dkim_selector", "dkim_private_key"), None, "SMTP and outbox mail unsigned"),
+    Provider("push: Web Push", ("vapid_private_key",), ("push_provider", "live"), OUTBOX, optional=True),
+    Provider(
+        "push: FCM",
+        ("fcm_project_id",),
+        ("push_provider", "live"),
+        OUTBOX,
+        any_of=("fcm_service_account_file", "fcm_server_key"),
+        optional=True,
+    ),
+    Provider(
+        "push: APNs",
+        ("apns_key_id", "apns_team_id", "apns_private_key", "apns_topic"),
+        ("push_provider", "live"),
+        OUTBOX,
+        optional=True,
+    ),
+    Provider(
+        "sms: Twilio",
+        ("twilio_account_sid", "twilio_auth_token", "twilio_from_number"),
+        ("sms_provider", "twilio"),
+        OUTBOX,
+    ),
+    Provider(
+        "delivery: Cloudinary",
+        ("cloudinary_cloud_name", "cloudinary_api_key", "cloudinary_api_secret"),
+        None,
+        "renditions are served from storage only",
+    ),
+    Provider("payments: Stripe", ("stripe_api_key",), ("payment_provider", "stripe"), "sandbox provider under var/"),
 ]
+"""Only providers with code behind them: a setting here is read by the module that uses it."""
+
+UNREAD_SETTINGS: dict[str, str] = {
+    "mixpanel_token": "no analytics forwarding exists yet",
+    "amplitude_api_key": "no analytics forwarding exists yet",
+    "ga4_measurement_id": "no analytics forwarding exists yet",
+    "ga4_api_secret": "no analytics forwarding exists yet",
+    "vapid_public_key": "Web Push signs with VAPID_PRIVATE_KEY alone",
+}
+"""Settings the service accepts but no code reads; doctor says so when one is set."""
+
+
+def _names(fields: Iterable[str]) -> str:
+    return ", ".join(name.upper() for name in fields)
+
+
+def check_provider(settings: Settings, provider: Provider) -> Check | None:
+    """One line for a provider; None when it is neither selected nor configured (nothing to say)."""
+    present = [name for name in (*provider.needs, *provider.any_of) if getattr(settings, name, None)]
+    missing = [name.upper() for name in provider.needs if name not in present]
+    if provider.any_of and not set(provider.any_of) & set(present):
+        missing.append(" or ".join(name.upper() for name in provider.any_of))
+    selected = provider.selector is None or getattr(settings, provider.selector[0], None) == provider.selector[1]
+    chosen = "" if provider.selector is None else f" ({provider.selector[0].upper()}={provider.selector[1]})"
+    if not selected:
+        if not present:
+            return None
+        setting, value = provider.selector or ("", "")
+        current = getattr(settings, setting, None)
+        detail = f"{_names(present)} set but not used: {setting.upper()} is {current}, not {value}"
+        return Check(provider.part, "warn", f"{detail}; using: {provider.default}")
+    if not present:
+        if provider.selector is None:
+            return Check(provider.part, "default", f"not configured; using: {provider.default}")
+        if provider.optional:
+            return Check(provider.part, "warn", f"not configured{chosen}: its deliveries fail ({', '.join(missing)})")
+        return Check(provider.part, "FAIL", f"selected{chosen} but {', '.join(missing)} not set")
+    if missing:
+        return Check(provider.part, "FAIL", f"{', '.join(missing)} missing ({_names(present)} set)")
+    return Check(provider.part, "ok", f"configured{chosen} ({_names(present)})")
 
 
 def check_providers(settings: Settings) -> list[Check]:
-    checks = []
-    for part, provider, fields, default in PROVIDERS:
-        present = [name for name in fields if getattr(settings, name, None)]
-        variables = [name.upper() for name in fields]
-        if not present:
-            checks.append(Check(f"{part}: {provider}", "default", f"not configured; using: {default}"))
-        elif len(present) < len(fields):
-            missing = [name.upper() for name in fields if name not in present]
-            checks.append(
-                Check(
-                    f"{part}: {provider}",
-                    "FAIL",
-                    f"{', '.join(missing)} missing ({', '.join(p.upper() for p in present)} set)",
-                )
-            )
-        else:
-            checks.append(Check(f"{part}: {provider}", "ok", f"configured ({', '.join(variables)})"))
+    checks = [check for provider in PROVIDERS if (check := check_provider(settings, provider)) is not None]
+    for part, setting, default in (
+        ("email", "email_provider", OUTBOX),
+        ("push", "push_provider", OUTBOX),
+        ("sms", "sms_provider", OUTBOX),
+        ("payments", "payment_provider", "sandbox provider under var/"),
+    ):
+        value = getattr(settings, setting, None)
+        if value in ("outbox", "sandbox"):
+            checks.append(Check(f"{part}: provider", "default", f"{setting.upper()}={value}; using: {default}"))
+    unread = [name for name in UNREAD_SETTINGS if getattr(settings, name, None)]
+    for name in unread:
+        checks.append(Check(f"setting: {name.upper()}", "warn", f"set, but nothing reads it: {UNREAD_SETTINGS[name]}"))
     return checks
 
 
