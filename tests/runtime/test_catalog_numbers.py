@@ -11,8 +11,8 @@ from collections import defaultdict
 
 import pytest
 
+from jobs.notifications.contracts import event_spec, send_job_for
 from odyssey_workers.catalog import get_catalog, queue_for_priority
-from odyssey_workers.contracts.notifications import event_spec, send_job_for
 
 JOB_PRIORITIES = {
     "content.live_ingest": 10,  # live
