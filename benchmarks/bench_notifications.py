@@ -114,8 +114,9 @@ def populate(n: int, port: str) -> int:
     """n followers of one creator, each with an email and a webhook endpoint on the sink."""
     from sqlalchemy import insert
 
+    from jobs.notifications.models import WebhookEndpoint
     from odyssey_workers.db.migrate import upgrade
-    from odyssey_workers.db.models import Creator, Follow, User, WebhookEndpoint
+    from odyssey_workers.db.models import Creator, Follow, User
     from odyssey_workers.db.session import session_scope
     from odyssey_workers.providers.webhooks import generate_secret
 
@@ -189,7 +190,7 @@ def _now():  # type: ignore[no-untyped-def]
 def final_count() -> int:
     from sqlalchemy import func, select
 
-    from odyssey_workers.db.models import Delivery
+    from jobs.notifications.models import Delivery
     from odyssey_workers.db.session import session_scope
 
     with session_scope() as session:

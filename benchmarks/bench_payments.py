@@ -113,7 +113,7 @@ def seed_and_fund(count: int, first_id: int) -> list[int]:
 
 def bench_backend(backend: str, quick: bool) -> list[Row]:
     from jobs.payments import payouts, subscriptions
-    from odyssey_workers.db.models.payments import Subscription
+    from jobs.payments.models import Subscription
     from odyssey_workers.db.session import get_engine, session_scope
 
     subs = 2_000 if quick else 100_000

@@ -16,9 +16,7 @@ from sqlalchemy import Engine, event, insert, select
 from sqlalchemy.orm import Session
 
 from jobs.payments import distribution, ledger, tax
-from jobs.payments.periods import period_end
-from odyssey_workers.db.models.core import Creator, User
-from odyssey_workers.db.models.payments import (
+from jobs.payments.models import (
     AccountKind,
     Charge,
     CreatorPaymentProfile,
@@ -29,6 +27,8 @@ from odyssey_workers.db.models.payments import (
     Plan,
     Subscription,
 )
+from jobs.payments.periods import period_end
+from odyssey_workers.db.models.core import Creator, User
 from odyssey_workers.providers.payments.base import ChargeOutcome, RefundOutcome, TransferOutcome
 
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)

@@ -28,10 +28,10 @@ from sqlalchemy.exc import IntegrityError
 
 from jobs.content.ffmpeg_tools import input_args, is_mpegts, run_ffmpeg
 from jobs.content.media_contracts import timeout_for
+from jobs.content.models import LiveClip, LiveSegment, LiveStream, LiveStreamStatus
 from jobs.content.probe import inspect_media, media_workdir
 from jobs.content.video import aac_args, x264_args
 from odyssey_workers.db.models.core import AssetKind, AssetStatus, ContentAsset
-from odyssey_workers.db.models.media import LiveClip, LiveSegment, LiveStream, LiveStreamStatus
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import PermanentError
 from odyssey_workers.progress import report_progress

@@ -19,12 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jobs.notifications.contracts import EventSpec, event_spec
-from jobs.notifications.preferences import Plan, UserFacts, plan_for
-from jobs.notifications.render import Renderer
-from jobs.notifications.scheduling import enqueue_sends
-from jobs.notifications.store import insert_ignore
-from odyssey_workers.db.base import utcnow
-from odyssey_workers.db.models import (
+from jobs.notifications.models import (
     Delivery,
     EmailSuppression,
     Notification,
@@ -32,9 +27,14 @@ from odyssey_workers.db.models import (
     NotificationPreference,
     NotificationSettings,
     PushSubscription,
-    User,
     WebhookEndpoint,
 )
+from jobs.notifications.preferences import Plan, UserFacts, plan_for
+from jobs.notifications.render import Renderer
+from jobs.notifications.scheduling import enqueue_sends
+from jobs.notifications.store import insert_ignore
+from odyssey_workers.db.base import utcnow
+from odyssey_workers.db.models import User
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import PermanentError
 from odyssey_workers.settings import get_settings

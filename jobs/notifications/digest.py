@@ -14,8 +14,9 @@ from typing import Any
 from sqlalchemy import select, update
 
 from jobs.notifications.deliver import deliver_to
+from jobs.notifications.models import Delivery, Notification, NotificationMessage
 from odyssey_workers.db.base import utcnow
-from odyssey_workers.db.models import Delivery, Notification, NotificationMessage, User
+from odyssey_workers.db.models import User
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.providers.email_common import fill
 

@@ -23,9 +23,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from jobs.notifications import channels, links
+from jobs.notifications.models import EmailSuppression, PushSubscription, WebhookEndpoint
 from odyssey_workers.connection import get_redis
 from odyssey_workers.db.base import utcnow
-from odyssey_workers.db.models import EmailSuppression, PushSubscription, WebhookEndpoint
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import ConfigurationError, OdysseyError, PermanentError, RetryableError
 from odyssey_workers.providers.discord import DiscordSender

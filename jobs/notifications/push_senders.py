@@ -6,7 +6,7 @@ from contextlib import ExitStack
 from typing import Any
 
 from jobs.notifications import channels
-from odyssey_workers.db.models import PushSubscription
+from jobs.notifications.models import PushSubscription
 from odyssey_workers.errors import ConfigurationError
 from odyssey_workers.providers.apns import ApnsSender
 from odyssey_workers.providers.fcm import FcmSender, ServiceAccountToken

@@ -31,18 +31,18 @@ from sqlalchemy import and_, insert, or_, select, update
 
 from jobs.notifications.channels import retry_schedule
 from jobs.notifications.dispatch import Claimed, Effects, Suppressed, dispatch, is_bug
-from jobs.notifications.scheduling import EARLY_TOLERANCE, enqueue_sends
-from odyssey_workers.catalog import get_catalog
-from odyssey_workers.db.base import utcnow
-from odyssey_workers.db.models import (
+from jobs.notifications.models import (
     Delivery,
     DeliveryAttempt,
     Notification,
     NotificationMessage,
     PushSubscription,
-    User,
     WebhookEndpoint,
 )
+from jobs.notifications.scheduling import EARLY_TOLERANCE, enqueue_sends
+from odyssey_workers.catalog import get_catalog
+from odyssey_workers.db.base import utcnow
+from odyssey_workers.db.models import User
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import PermanentError
 from odyssey_workers.providers.endpoint_urls import InvalidEndpointUrl

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from odyssey_workers.db.models import Delivery, DeliveryAttempt, EmailSuppression, ProviderEvent
+from jobs.notifications.models import Delivery, DeliveryAttempt, EmailSuppression, ProviderEvent
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import PermanentError
 from odyssey_workers.settings import get_settings

@@ -25,9 +25,9 @@ from sqlalchemy.orm import Session
 
 from jobs.payments import ledger, tax
 from jobs.payments.currencies import check_currency
+from jobs.payments.models import AccountKind, Charge, ChargeStatus, CreatorPaymentProfile
 from jobs.payments.money import require_minor_units, require_rate, round_half_up
 from jobs.payments.sql import chunks
-from odyssey_workers.db.models.payments import AccountKind, Charge, ChargeStatus, CreatorPaymentProfile
 from odyssey_workers.settings import get_settings
 
 logger = logging.getLogger(__name__)

@@ -33,10 +33,10 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from jobs.payments.currencies import check_currency
+from jobs.payments.models import AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction
 from jobs.payments.money import AmountError
 from jobs.payments.sql import chunks, insert_ignoring_conflicts
 from odyssey_workers.db.base import utcnow
-from odyssey_workers.db.models.payments import AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction
 from odyssey_workers.errors import PermanentError
 
 logger = logging.getLogger(__name__)

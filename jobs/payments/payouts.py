@@ -30,12 +30,12 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from jobs.payments import distribution, ledger, notify
+from jobs.payments.models import AccountKind, CreatorPaymentProfile, Payout, PayoutStatus
 from jobs.payments.periods import iso_week, parse_week
 from jobs.payments.sql import chunks, insert_ignoring_conflicts
 from odyssey_workers import payout_preview
 from odyssey_workers.db.base import utcnow
 from odyssey_workers.db.models.core import Creator
-from odyssey_workers.db.models.payments import AccountKind, CreatorPaymentProfile, Payout, PayoutStatus
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import PermanentError, RetryableError
 from odyssey_workers.providers.payments import PaymentProvider, get_payment_provider

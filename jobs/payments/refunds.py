@@ -27,9 +27,9 @@ from sqlalchemy.orm import Session
 
 from jobs.payments import ledger
 from jobs.payments.distribution import apportion
+from jobs.payments.models import AccountKind, Charge, ChargeStatus, Refund
 from jobs.payments.money import require_minor_units
 from odyssey_workers.db.base import utcnow
-from odyssey_workers.db.models.payments import AccountKind, Charge, ChargeStatus, Refund
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import PermanentError
 from odyssey_workers.providers.payments import PaymentProvider, get_payment_provider

@@ -26,11 +26,7 @@ from typing import Any
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
 
-from jobs.payments.money import round_half_up
-from jobs.payments.periods import parse_month
-from odyssey_workers.db.base import utcnow
-from odyssey_workers.db.models.core import Creator
-from odyssey_workers.db.models.payments import (
+from jobs.payments.models import (
     Charge,
     ChargeStatus,
     DailyRevenueMetric,
@@ -41,6 +37,10 @@ from odyssey_workers.db.models.payments import (
     Subscription,
     SubscriptionStatus,
 )
+from jobs.payments.money import round_half_up
+from jobs.payments.periods import parse_month
+from odyssey_workers.db.base import utcnow
+from odyssey_workers.db.models.core import Creator
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.storage import get_storage
 

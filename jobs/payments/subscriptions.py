@@ -30,11 +30,7 @@ from sqlalchemy.orm import Session
 
 from jobs.payments import distribution, ledger, notify, tax
 from jobs.payments.currencies import check_currency
-from jobs.payments.money import require_minor_units
-from jobs.payments.periods import period_end
-from jobs.payments.sql import chunks, insert_ignoring_conflicts
-from odyssey_workers.db.base import utcnow
-from odyssey_workers.db.models.payments import (
+from jobs.payments.models import (
     Charge,
     ChargeStatus,
     Plan,
@@ -42,6 +38,10 @@ from odyssey_workers.db.models.payments import (
     Subscription,
     SubscriptionStatus,
 )
+from jobs.payments.money import require_minor_units
+from jobs.payments.periods import period_end
+from jobs.payments.sql import chunks, insert_ignoring_conflicts
+from odyssey_workers.db.base import utcnow
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import PermanentError, RetryableError
 from odyssey_workers.providers.payments import PaymentProvider, get_payment_provider

@@ -164,7 +164,7 @@ def payments_round() -> None:
     from datetime import UTC, datetime, timedelta
 
     import odyssey_workers
-    from odyssey_workers.db.models.payments import CreatorPaymentProfile, Plan, Subscription
+    from jobs.payments.models import CreatorPaymentProfile, Plan, Subscription
     from odyssey_workers.db.session import session_scope
 
     console.print("[bold]Payments[/bold]: three fans' subscriptions renew, the split is posted, the creator is paid")

@@ -24,8 +24,7 @@ from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.selectable import ScalarSelect
 
-from odyssey_workers.db.base import utcnow
-from odyssey_workers.db.models.payments import (
+from jobs.payments.models import (
     Charge,
     ChargeStatus,
     LedgerAccount,
@@ -35,6 +34,7 @@ from odyssey_workers.db.models.payments import (
     PayoutStatus,
     Refund,
 )
+from odyssey_workers.db.base import utcnow
 
 STALE_PENDING = timedelta(days=1)
 """A charge or refund still pending after this long needs a person (or a re-run of its job)."""

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
+from jobs.payments.models import AccountKind, CreatorPaymentProfile, LedgerAccount, Payout
 from odyssey_workers.db.models.core import Creator
-from odyssey_workers.db.models.payments import AccountKind, CreatorPaymentProfile, LedgerAccount, Payout
 from odyssey_workers.settings import Settings, get_settings
 
 ELIGIBLE = "eligible"

@@ -22,8 +22,9 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 
 from jobs.notifications.contracts import event_spec
+from jobs.notifications.models import WebhookEndpoint
 from odyssey_workers.db.base import utcnow
-from odyssey_workers.db.models import User, WebhookEndpoint
+from odyssey_workers.db.models import User
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import OdysseyError
 from odyssey_workers.providers.endpoint_urls import InvalidEndpointUrl, check_registration

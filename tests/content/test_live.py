@@ -9,7 +9,7 @@ import time
 import pytest
 
 from jobs.content.live import END_MARKER, PLAYLIST, open_stream, render_playlist
-from odyssey_workers.db.models.media import LiveClip, LiveSegment, LiveStream
+from jobs.content.models import LiveClip, LiveSegment, LiveStream
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.queues import enqueue
 from odyssey_workers.storage import get_storage

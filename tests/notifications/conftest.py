@@ -14,9 +14,10 @@ from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
+from jobs.notifications.models import Delivery, DeliveryAttempt
 from odyssey_workers import defaults
 from odyssey_workers.connection import get_redis
-from odyssey_workers.db.models import Creator, Delivery, DeliveryAttempt, Follow, User
+from odyssey_workers.db.models import Creator, Follow, User
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.jobclass import CatalogJob
 from odyssey_workers.queues import get_queue

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from odyssey_workers.db.models import Notification, PushSubscription
+from jobs.notifications.models import Notification, PushSubscription
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import PayloadError
 from odyssey_workers.queues import enqueue, get_queue

@@ -9,9 +9,9 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from jobs.notifications.deliver import deliver_to
+from jobs.notifications.models import Delivery, WebhookEndpoint
 from jobs.notifications.send import claim, send_deliveries
 from odyssey_workers.db.base import utcnow
-from odyssey_workers.db.models import Delivery, WebhookEndpoint
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.providers.webhooks import generate_secret
 from tests.notifications.conftest import attempts, deliveries, set_env

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import update
 
 from jobs.notifications.deliver import deliver_to
+from jobs.notifications.models import Delivery
 from jobs.notifications.send import claim
 from odyssey_workers.db.base import utcnow
-from odyssey_workers.db.models import Delivery
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.providers.outcomes import ProviderUnavailable
 from odyssey_workers.providers.ratelimit import TokenBucket

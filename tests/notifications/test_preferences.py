@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from jobs.notifications.contracts import EVENTS
 from jobs.notifications.deliver import deliver_to
+from jobs.notifications.models import Notification, NotificationPreference, NotificationSettings, PushSubscription
 from jobs.notifications.preferences import UserFacts, quiet_until
-from odyssey_workers.db.models import Notification, NotificationPreference, NotificationSettings, PushSubscription
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.queues import enqueue, get_queue
 from tests.notifications.conftest import deliveries, drain, make_creator, set_env

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from py_vapid import Vapid, Vapid02, b64urlencode
 
 from jobs.notifications.deliver import deliver_to
-from odyssey_workers.db.models import NotificationPreference, PushSubscription, WebhookEndpoint
+from jobs.notifications.models import NotificationPreference, PushSubscription, WebhookEndpoint
 from odyssey_workers.db.session import session_scope
 from tests.notifications.conftest import attempts, deliveries, drain, set_env
 from tests.notifications.loopback import H2Stub, json_reply, server_tls

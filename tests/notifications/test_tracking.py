@@ -13,9 +13,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
 
 from jobs.notifications.deliver import deliver_to
+from jobs.notifications.models import EmailSuppression, Notification
 from jobs.notifications.send import send_deliveries
 from jobs.notifications.tracking import process_provider_event
-from odyssey_workers.db.models import EmailSuppression, Notification
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import PermanentError
 from tests.notifications.conftest import attempts, deliveries, set_env

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from jobs.notifications.deliver import deliver_to
+from jobs.notifications.models import WebhookEndpoint
 from odyssey_workers import webhooks
 from odyssey_workers.cli import main
-from odyssey_workers.db.models import WebhookEndpoint
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.providers import netguard
 from odyssey_workers.providers.endpoint_urls import MAX_URL_LENGTH, InvalidEndpointUrl, undeliverable_reason

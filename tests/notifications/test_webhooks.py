@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from jobs.notifications.deliver import deliver_to
-from odyssey_workers.db.models import WebhookEndpoint
+from jobs.notifications.models import WebhookEndpoint
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.providers import netguard, webhooks
 from odyssey_workers.providers.outcomes import AddressRefused

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from jobs.payments.models import CreatorPaymentProfile, LedgerAccount, LedgerEntry, LedgerTransaction
 from odyssey_workers.db.models.core import Creator, User
-from odyssey_workers.db.models.payments import CreatorPaymentProfile, LedgerAccount, LedgerEntry, LedgerTransaction
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.providers.payments.sandbox import SandboxProvider
 

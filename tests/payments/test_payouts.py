@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from jobs.payments import ledger, payouts
-from odyssey_workers.db.models.payments import AccountKind, Payout
+from jobs.payments.models import AccountKind, Payout
 from odyssey_workers.db.session import dispose_engines, session_scope
 from odyssey_workers.ledger_check import check_ledger
 from odyssey_workers.providers.payments.sandbox import SandboxProvider

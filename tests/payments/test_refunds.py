@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from jobs.payments import ledger, payouts, refunds, subscriptions
-from odyssey_workers.db.models.payments import AccountKind, Charge, Refund
+from jobs.payments.models import AccountKind, Charge, Refund
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.ledger_check import check_ledger
 from tests.payments.conftest import NOW, WEEK, ledger_snapshot, make_creator, make_user
@@ -92,7 +92,7 @@ def test_the_same_refund_key_twice_refunds_once_and_with_another_amount_is_refus
 def test_a_refund_after_payout_becomes_debt_netted_from_the_next_payout(database_url, sandbox):
     charge_id, creator_id = charged(sandbox, price=5000, country="US", region="OR")  # no tax: creator 4000
     with session_scope() as session:
-        from odyssey_workers.db.models.payments import CreatorPaymentProfile
+        from jobs.payments.models import CreatorPaymentProfile
 
         session.get(CreatorPaymentProfile, creator_id).payout_currency = "CAD"  # type: ignore[union-attr]
     payouts.run_weekly_payouts(WEEK, now=NOW, fan_out=False, provider=sandbox)

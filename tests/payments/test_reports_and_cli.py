@@ -10,9 +10,9 @@ from click.testing import CliRunner
 from sqlalchemy import select, update
 
 from jobs.payments import ledger, refunds, reports, subscriptions
+from jobs.payments.models import AccountKind, Charge, DailyRevenueMetric, LedgerAccount
 from odyssey_workers.cli import main
 from odyssey_workers.db.base import utcnow
-from odyssey_workers.db.models.payments import AccountKind, Charge, DailyRevenueMetric, LedgerAccount
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.storage import get_storage
 from tests.payments.conftest import NOW, make_creator, make_user

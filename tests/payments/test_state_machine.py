@@ -21,7 +21,7 @@ from hypothesis.stateful import (
 from sqlalchemy import select
 
 from jobs.payments import distribution, payouts, refunds, subscriptions
-from odyssey_workers.db.models.payments import Charge
+from jobs.payments.models import Charge
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.ledger_check import check_ledger
 from odyssey_workers.providers.payments.sandbox import SandboxProvider
@@ -59,7 +59,7 @@ class PaymentsMachine(RuleBasedStateMachine):
     def charge(self, creator: int, price: int, place: tuple[str, str | None], inclusive: bool) -> None:
         with session_scope() as session:
             plan_id = self.plans[(self.creator_ids[creator], inclusive)]
-            from odyssey_workers.db.models.payments import Plan
+            from jobs.payments.models import Plan
 
             session.get(Plan, plan_id).price_minor = price  # type: ignore[union-attr]
             sub = subscriptions.start_subscription(session, user_id=make_user(session).id, plan_id=plan_id,

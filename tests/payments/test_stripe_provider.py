@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from jobs.payments import payouts, refunds, subscriptions
-from odyssey_workers.db.models.payments import Charge, Payout, Subscription
+from jobs.payments.models import Charge, Payout, Subscription
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.ledger_check import check_ledger
 from odyssey_workers.providers.payments import ProviderUnavailableError, get_payment_provider

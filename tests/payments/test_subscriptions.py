@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from jobs.payments import subscriptions, tax
-from odyssey_workers.db.models.payments import Charge, Subscription
+from jobs.payments.models import Charge, Subscription
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.ledger_check import check_ledger
 from odyssey_workers.queues import all_queues

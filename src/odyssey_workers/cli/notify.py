@@ -19,10 +19,11 @@ from redis import Redis
 from sqlalchemy import func, select
 
 from jobs.notifications.contracts import FINAL_STATUSES, EventSpec, event_spec
+from jobs.notifications.models import Delivery, Notification
 from odyssey_workers.cli import main
 from odyssey_workers.cli.status import register_status_section
 from odyssey_workers.db.base import utcnow
-from odyssey_workers.db.models import Delivery, Notification, User
+from odyssey_workers.db.models import User
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.settings import get_settings
 from odyssey_workers.templates.notify import TEMPLATED_CHANNELS, render

@@ -12,8 +12,8 @@ import re
 import click
 from sqlalchemy import select
 
+from jobs.payments.models import LedgerAccount
 from odyssey_workers.cli import main
-from odyssey_workers.db.models.payments import LedgerAccount
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.ledger_check import check_ledger
 from odyssey_workers.payout_preview import week_lines

@@ -1,8 +1,10 @@
 """Schema migrations through Alembic, driven from code (no alembic.ini to keep in step).
 
-The base tables are revision ``0001``; each domain adds its tables on its own branch from
-there (``branch_labels = ("payments",)`` and so on), so domains never fight over one linear
-chain. ``upgrade`` therefore goes to *heads*, and "up to date" means every head is applied.
+The base tables are revision ``0001``, in the runtime's ``migrations/versions``; each domain
+keeps its migrations in its own folder (``jobs/<domain>/migrations/``, one Alembic version
+location each) on its own branch from there (``branch_labels = ("payments",)`` and so on), so
+domains never fight over one linear chain. ``upgrade`` therefore goes to *heads*, and "up to
+date" means every head is applied.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from odyssey_workers.db.session import get_engine, normalize_database_url
+from odyssey_workers.domains import migration_dirs
 from odyssey_workers.errors import ConfigurationError
 from odyssey_workers.settings import get_settings
 
@@ -24,6 +27,10 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 def alembic_config(url: str | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    # One version location per domain; a newline separator, so no folder name can split one.
+    locations = [MIGRATIONS_DIR / "versions", *migration_dirs()]
+    config.set_main_option("path_separator", "newline")
+    config.set_main_option("version_locations", "\n".join(str(path).replace("%", "%%") for path in locations))
     url = normalize_database_url(url or get_settings().resolved_database_url)
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config

@@ -1,4 +1,9 @@
-"""Every model, so ``Base.metadata`` is complete for Alembic. One module per area."""
+"""Every model, so ``Base.metadata`` is complete for Alembic.
+
+The runtime's own tables are here: the platform's core (users, creators, follows, content assets
+and their renditions, which every domain refers to) and the scheduler's runs. Each domain's
+tables live in its own ``models`` module; importing this package imports every one of them.
+"""
 
 from odyssey_workers.db.models.core import (
     AssetKind,
@@ -9,46 +14,18 @@ from odyssey_workers.db.models.core import (
     Rendition,
     User,
 )
-from odyssey_workers.db.models.media import LiveClip, LiveSegment, LiveStream  # noqa: F401 - live stream tables
-from odyssey_workers.db.models.notifications import (
-    Delivery,
-    DeliveryAttempt,
-    EmailSuppression,
-    Notification,
-    NotificationMessage,
-    NotificationPreference,
-    NotificationSettings,
-    ProviderEvent,
-    PushSubscription,
-    WebhookEndpoint,
-)
-from odyssey_workers.db.models.payments import (  # noqa: F401 - registers the payments tables
-    Charge,
-    LedgerAccount,
-    LedgerEntry,
-    LedgerTransaction,
-    Payout,
-    Subscription,
-)
 from odyssey_workers.db.models.schedules import ScheduleRun
+from odyssey_workers.domains import import_part
+
+import_part("models")
 
 __all__ = [
     "AssetKind",
     "AssetStatus",
     "ContentAsset",
     "Creator",
-    "Delivery",
-    "DeliveryAttempt",
-    "EmailSuppression",
     "Follow",
-    "Notification",
-    "NotificationMessage",
-    "NotificationPreference",
-    "NotificationSettings",
-    "ProviderEvent",
-    "PushSubscription",
     "Rendition",
     "ScheduleRun",
     "User",
-    "WebhookEndpoint",
 ]
