@@ -15,12 +15,12 @@ from sqlalchemy import select
 
 from jobs.notifications.contracts import EventSpec, fanout_job_for
 from jobs.notifications.deliver import deliver_to, spec_or_permanent
+from jobs.notifications.templating import TEMPLATED_CHANNELS, render
 from odyssey_workers.db.models import Creator, Follow
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import PermanentError
 from odyssey_workers.queues import JobRequest, enqueue_many
 from odyssey_workers.settings import get_settings
-from odyssey_workers.templates.notify import TEMPLATED_CHANNELS, render
 
 PIPELINE_CHUNKS = 50  # chunk jobs buffered before one enqueue_many round trip
 

@@ -1,6 +1,6 @@
 """Rendering for the jobs: once per (channel, locale) per notify call, cached in the call.
 
-Templated channels render through ``odyssey_workers.templates.notify`` (also used by
+Templated channels render through ``jobs.notifications.templating`` (also used by
 ``odyssey-workers notify --preview``); webhooks carry the event as JSON instead of prose.
 """
 
@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from jobs.notifications.contracts import EventSpec
-from odyssey_workers.templates.notify import normalize_locale, render
+from jobs.notifications.templating import normalize_locale, render
 
 
 def webhook_body(event: EventSpec, data: Mapping[str, Any], key: str, at: datetime) -> str:

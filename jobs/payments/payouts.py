@@ -1,7 +1,7 @@
 """Weekly creator payouts: one payout per (creator, ISO week), never two, whatever crashes.
 
 ``run_weekly_payouts`` releases pending money past its hold, lists the creators (see
-``odyssey_workers.payout_preview``), reports those skipped (on hold, no verified method, below the
+``jobs.payments.payout_preview``), reports those skipped (on hold, no verified method, below the
 minimum) and fans the eligible ones out to ``payments.pay_creators`` jobs of ``PAYOUT_CHUNK_SIZE``.
 
 ``pay_creators`` pays one chunk in three steps, each creator isolated from the others:
@@ -29,11 +29,10 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from jobs.payments import distribution, ledger, notify
+from jobs.payments import distribution, ledger, notify, payout_preview
 from jobs.payments.models import AccountKind, CreatorPaymentProfile, Payout, PayoutStatus
 from jobs.payments.periods import iso_week, parse_week
 from jobs.payments.sql import chunks, insert_ignoring_conflicts
-from odyssey_workers import payout_preview
 from odyssey_workers.db.base import utcnow
 from odyssey_workers.db.models.core import Creator
 from odyssey_workers.db.session import session_scope

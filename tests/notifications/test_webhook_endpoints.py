@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from sqlalchemy import select
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from jobs.notifications import endpoints as webhooks
 from jobs.notifications.deliver import deliver_to
 from jobs.notifications.models import WebhookEndpoint
-from odyssey_workers import webhooks
 from odyssey_workers.cli import main
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.providers import netguard

@@ -9,10 +9,10 @@ from sqlalchemy import update
 
 from jobs.payments import ledger
 from jobs.payments.currencies import UnknownCurrencyError
+from jobs.payments.ledger_check import check_ledger
 from jobs.payments.models import AccountKind, LedgerAccount
 from jobs.payments.money import AmountError
 from odyssey_workers.db.session import session_scope
-from odyssey_workers.ledger_check import check_ledger
 from tests.payments.conftest import ledger_snapshot, make_creator
 
 

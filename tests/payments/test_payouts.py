@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from jobs.payments import ledger, payouts
+from jobs.payments.ledger_check import check_ledger
 from jobs.payments.models import AccountKind, Payout
 from odyssey_workers.db.session import dispose_engines, session_scope
-from odyssey_workers.ledger_check import check_ledger
 from odyssey_workers.providers.payments.sandbox import SandboxProvider
 from tests.payments.conftest import WEEK, ledger_snapshot, make_creator
 

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from jobs.payments import ledger
+from jobs.payments.ledger_check import check_ledger
 from jobs.payments.models import AccountKind, CreatorPaymentProfile, Payout
 from odyssey_workers.db.models.core import Creator, User
 from odyssey_workers.db.session import session_scope
-from odyssey_workers.ledger_check import check_ledger
 from odyssey_workers.providers.payments.sandbox import SandboxProvider
 from odyssey_workers.queues import enqueue
 from tests.support.workers import horse_pids, kill_group, start_worker, stop_worker, wait_until

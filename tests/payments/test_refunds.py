@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import select
 
 from jobs.payments import ledger, payouts, refunds, subscriptions
+from jobs.payments.ledger_check import check_ledger
 from jobs.payments.models import AccountKind, Charge, Refund
 from odyssey_workers.db.session import session_scope
-from odyssey_workers.ledger_check import check_ledger
 from tests.payments.conftest import NOW, WEEK, ledger_snapshot, make_creator, make_user
 
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from jobs.payments import payouts, refunds, subscriptions
+from jobs.payments.ledger_check import check_ledger
 from jobs.payments.models import Charge, Subscription
 from odyssey_workers.db.session import session_scope
-from odyssey_workers.ledger_check import check_ledger
 from tests.payments.conftest import NOW, WEEK, make_creator, make_user
 
 

@@ -21,9 +21,9 @@ from hypothesis.stateful import (
 from sqlalchemy import select
 
 from jobs.payments import distribution, payouts, refunds, subscriptions
+from jobs.payments.ledger_check import check_ledger
 from jobs.payments.models import Charge
 from odyssey_workers.db.session import session_scope
-from odyssey_workers.ledger_check import check_ledger
 from odyssey_workers.providers.payments.sandbox import SandboxProvider
 from odyssey_workers.settings import get_settings
 from tests.payments.conftest import NOW, ledger_snapshot, make_creator, make_user

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 
 from jobs.payments import payouts, refunds, subscriptions
+from jobs.payments.ledger_check import check_ledger
 from jobs.payments.models import Charge, Payout, Subscription
 from odyssey_workers.db.session import session_scope
-from odyssey_workers.ledger_check import check_ledger
 from odyssey_workers.providers.payments import ProviderUnavailableError, get_payment_provider
 from odyssey_workers.providers.payments.base import PaymentProviderError
 from odyssey_workers.providers.payments.stripe_api import StripeProvider

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from jobs.payments import subscriptions, tax
+from jobs.payments.ledger_check import check_ledger
 from jobs.payments.models import Charge, Subscription
 from odyssey_workers.db.session import session_scope
-from odyssey_workers.ledger_check import check_ledger
 from odyssey_workers.queues import all_queues
 from tests.payments.conftest import NOW, make_creator, make_user
 

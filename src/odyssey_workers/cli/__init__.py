@@ -1,6 +1,7 @@
 """The ``odyssey-workers`` command.
 
-One module per command group; each registers itself on ``main`` in ``COMMAND_MODULES``. Errors
+One module per command group; each registers itself on ``main`` when imported: the runtime's own
+in ``COMMAND_MODULES``, then each domain's ``cli`` module (``jobs/<domain>/cli.py``). Errors
 reach the user as one readable line (never a traceback); ``--debug`` shows the traceback.
 """
 
@@ -17,22 +18,19 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import OperationalError
 
 from odyssey_workers.connection import safe_url
+from odyssey_workers.domains import import_part
 from odyssey_workers.errors import OdysseyError
 
 COMMAND_MODULES = [
     "odyssey_workers.cli.worker",
-    "odyssey_workers.cli.payments",
     "odyssey_workers.cli.run",
     "odyssey_workers.cli.enqueue",
     "odyssey_workers.cli.status",
-    "odyssey_workers.cli.notify",
     "odyssey_workers.cli.jobs",
     "odyssey_workers.cli.requeue",
     "odyssey_workers.cli.db",
     "odyssey_workers.cli.doctor",
     "odyssey_workers.cli.schedules",
-    "odyssey_workers.cli.ingest",
-    "odyssey_workers.cli.webhooks",
 ]
 
 
@@ -95,3 +93,6 @@ def main(ctx: click.Context, debug: bool, log_level: str | None) -> None:
 
 for _module in COMMAND_MODULES:
     importlib.import_module(_module)
+
+# Each domain's commands; a domain's cli module imports no job code, so every command starts fast.
+import_part("cli")

@@ -1,6 +1,6 @@
 """Render an event's message for one channel and locale from Jinja2 templates.
 
-Layout: ``notifications/<locale>/<event>/<channel>.txt.j2`` holds the plain parts as blocks
+Layout: ``templates/<locale>/<event>/<channel>.txt.j2`` holds the plain parts as blocks
 (``subject`` and ``text`` for email, ``title``/``body``/``url`` for push, ...);
 ``<channel>.html.j2`` is the HTML part (email only). Files ending ``.html.j2`` are autoescaped.
 
@@ -26,7 +26,7 @@ from markupsafe import Markup, escape
 
 from odyssey_workers.errors import PermanentError
 
-TEMPLATES_ROOT = Path(__file__).parent / "notifications"
+TEMPLATES_ROOT = Path(__file__).parent / "templates"
 
 CHANNEL_PARTS: dict[str, tuple[str, ...]] = {
     "email": ("subject", "text"),  # + the html file

@@ -2,7 +2,7 @@
 
 It enqueues ``notifications.notify`` by name (no job code is imported here); ``--wait`` then
 follows the deliveries in the database and prints each one's outcome. ``--preview`` renders
-every channel's message through the shared templates (``odyssey_workers.templates``) without
+every channel's message through the shared templates (``templating``) without
 writing or sending anything. It also adds delivery counts by channel and status to
 ``odyssey-workers status``.
 """
@@ -20,13 +20,13 @@ from sqlalchemy import func, select
 
 from jobs.notifications.contracts import FINAL_STATUSES, EventSpec, event_spec
 from jobs.notifications.models import Delivery, Notification
+from jobs.notifications.templating import TEMPLATED_CHANNELS, render
 from odyssey_workers.cli import main
 from odyssey_workers.cli.status import register_status_section
 from odyssey_workers.db.base import utcnow
 from odyssey_workers.db.models import User
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.settings import get_settings
-from odyssey_workers.templates.notify import TEMPLATED_CHANNELS, render
 
 
 def _event(value: str) -> EventSpec:
@@ -174,3 +174,6 @@ def delivery_counts(connection: Redis) -> list[dict[str, Any]]:
 
 
 register_status_section("notification deliveries", delivery_counts)
+
+# The webhook endpoint commands are notifications' too; importing them registers them.
+from jobs.notifications import webhook_commands  # noqa: E402, F401

@@ -1,6 +1,6 @@
 """``odyssey-workers webhooks register|list|rotate|disable``: the endpoint front door from the shell.
 
-Thin wrappers over ``odyssey_workers.webhooks``; a refused URL or an unknown id is one line on
+Thin wrappers over ``jobs.notifications.endpoints``; a refused URL or an unknown id is one line on
 stderr and exit code 1. Secrets are printed only by ``register`` and ``rotate``.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from odyssey_workers import webhooks as api
+from jobs.notifications import endpoints as api
 from odyssey_workers.cli import main
 from odyssey_workers.cli.jobinfo import to_json
 

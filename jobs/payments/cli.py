@@ -1,6 +1,6 @@
 """``odyssey-workers payments``: verify the ledger, show a week's payouts, show a creator's balances.
 
-These commands only read the database through the runtime's models (``ledger_check``,
+These commands only read the database through the domain's read-side helpers (``ledger_check``,
 ``payout_preview``); they import no job code and need no worker, so they work while workers are
 down, which is when an operator most needs them.
 """
@@ -12,11 +12,11 @@ import re
 import click
 from sqlalchemy import select
 
+from jobs.payments.ledger_check import check_ledger
 from jobs.payments.models import LedgerAccount
+from jobs.payments.payout_preview import week_lines
 from odyssey_workers.cli import main
 from odyssey_workers.db.session import session_scope
-from odyssey_workers.ledger_check import check_ledger
-from odyssey_workers.payout_preview import week_lines
 
 WEEK = re.compile(r"^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$")
 
