@@ -21,6 +21,8 @@ from functools import cache
 from pathlib import Path
 from types import ModuleType
 
+from odyssey_workers.errors import ConfigurationError
+
 DOMAINS_PACKAGE = "jobs"
 """The package whose sub-packages are the domains."""
 
@@ -40,7 +42,17 @@ def _discover(extra: tuple[str, ...]) -> tuple[str, ...]:
         for info in pkgutil.iter_modules(package.__path__)
         if info.ispkg and not info.name.startswith("_")
     )
+    for name in extra:
+        if not _importable(name):
+            raise ConfigurationError(f"{EXTRA_DOMAINS_VARIABLE}: no package named {name!r} can be imported")
     return (*found, *(name for name in extra if name not in found))
+
+
+def _importable(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
 
 
 def discover_domains() -> tuple[str, ...]:
@@ -50,10 +62,7 @@ def discover_domains() -> tuple[str, ...]:
 
 def has_part(domain: str, part: str) -> bool:
     """Whether ``domain`` has a module or package named ``part`` (without importing it)."""
-    try:
-        return importlib.util.find_spec(f"{domain}.{part}") is not None
-    except ModuleNotFoundError:
-        return False
+    return _importable(f"{domain}.{part}")
 
 
 def import_part(part: str) -> list[ModuleType]:

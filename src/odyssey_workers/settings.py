@@ -1,4 +1,10 @@
-"""One typed settings object, read from the environment and ``.env``.
+"""Typed settings, read from the environment and ``.env``: the runtime's and each domain's.
+
+``Settings`` holds what the runtime itself reads. Each domain declares its own model in
+``jobs/<domain>/settings.py`` (``SETTINGS = PaymentsSettings``, a ``DomainSettings``), read
+from the same environment under the same variable names; ``load_settings`` reads them all at
+once, so a bad value in any domain stops start-up, and a domain reads its part with
+``domain_settings(PaymentsSettings)``.
 
 Every field maps to an upper-case environment variable of the same name. A missing or malformed
 value stops start-up with one line naming the variable and what it expects; values never appear
@@ -16,11 +22,12 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
 from odyssey_workers import defaults
+from odyssey_workers.domains import import_part
 from odyssey_workers.errors import ConfigurationError
 
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -28,10 +35,20 @@ REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+sentinel")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
-class Settings(BaseSettings):
-    """The whole configuration. Secrets are ``SecretStr`` so they print as ``**********``."""
+SETTINGS_CONFIG = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+class DomainSettings(BaseSettings):
+    """Base of a domain's settings model: the same environment, ``.env`` and variable names."""
+
+    model_config = SETTINGS_CONFIG
+
+
+class Settings(BaseSettings):
+    """The runtime's configuration. Secrets are ``SecretStr`` so they print as ``**********``."""
+
+    model_config = SETTINGS_CONFIG
+    _domains: dict[type[BaseModel], BaseModel] = PrivateAttr(default_factory=dict)
 
     # --- core ----------------------------------------------------------------------------
     var_dir: Path = Path("var")  # embedded defaults live here: SQLite, storage, bundled Redis
@@ -292,15 +309,15 @@ def describe_validation_error(error: ValidationError) -> str:
     return "; ".join(lines)
 
 
-def describe_settings_error(error: SettingsError) -> str:
+def describe_settings_error(error: SettingsError, model: type[BaseSettings]) -> str:
     """pydantic-settings' "error parsing value for field ..." (a list or dict variable that is not
     JSON) as ``VARIABLE: expected ...``."""
     match = re.search(r'field "(\w+)"', str(error))
-    if match is None or match.group(1) not in Settings.model_fields:
+    if match is None or match.group(1) not in model.model_fields:
         return "settings: a list or mapping variable is not valid JSON"
     name = match.group(1)
-    default = Settings.model_fields[name].default
-    shape = "a JSON object" if typing.get_origin(Settings.model_fields[name].annotation) is dict else "a JSON list"
+    default = model.model_fields[name].default
+    shape = "a JSON object" if typing.get_origin(model.model_fields[name].annotation) is dict else "a JSON list"
     example = json_example(default)
     return f"{name.upper()}: expected {shape}, as {example}"
 
@@ -309,17 +326,46 @@ def json_example(default: object) -> str:
     return json.dumps(default, separators=(",", ":")) if default else ("{}" if isinstance(default, dict) else "[]")
 
 
-def load_settings() -> Settings:
-    """Read the settings now, turning a validation failure into one readable ConfigurationError."""
+SettingsModel = typing.TypeVar("SettingsModel", bound=BaseSettings)
+
+
+def read_model(model: type[SettingsModel]) -> SettingsModel:
+    """One settings model read now, a validation failure as one readable ConfigurationError."""
     try:
-        return Settings()
+        return model()
     except ValidationError as exc:
         raise ConfigurationError(f"invalid configuration: {describe_validation_error(exc)}") from None
     except SettingsError as exc:
-        raise ConfigurationError(f"invalid configuration: {describe_settings_error(exc)}") from None
+        raise ConfigurationError(f"invalid configuration: {describe_settings_error(exc, model)}") from None
+
+
+def domain_models() -> list[type[DomainSettings]]:
+    """Every domain's settings model (``SETTINGS`` in its ``settings`` module), in discovery order."""
+    return [module.SETTINGS for module in import_part("settings") if hasattr(module, "SETTINGS")]
+
+
+def load_settings() -> Settings:
+    """Read the runtime's settings and every domain's now, so any bad value stops start-up here."""
+    settings = read_model(Settings)
+    for model in domain_models():
+        settings._domains[model] = read_model(model)
+    return settings
 
 
 @functools.cache
 def get_settings() -> Settings:
     """The process-wide settings, read once. Tests call ``get_settings.cache_clear()`` after changes."""
     return load_settings()
+
+
+DomainModel = typing.TypeVar("DomainModel", bound=DomainSettings)
+
+
+def domain_settings(model: type[DomainModel], settings: Settings | None = None) -> DomainModel:
+    """A domain's settings, read with the process-wide ones (or with ``settings``, if given)."""
+    settings = settings or get_settings()
+    found = settings._domains.get(model)
+    if found is None:  # a Settings made by hand (tests), or a model no domain declares
+        found = settings._domains[model] = read_model(model)
+    assert isinstance(found, model)
+    return found

@@ -1,5 +1,5 @@
 """``python -m odyssey_workers.cli`` runs the command."""
 
-from odyssey_workers.cli import main
+from odyssey_workers.console import run
 
-main()
+run()
