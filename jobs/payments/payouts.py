@@ -31,9 +31,10 @@ from sqlalchemy.orm import Session
 
 from jobs.payments import distribution, ledger, notify
 from jobs.payments.periods import iso_week, parse_week
-from jobs.payments.sql import chunks, insert_ignoring_conflicts
+from jobs.payments.sql import chunks
 from odyssey_workers import payout_preview
 from odyssey_workers.db.base import utcnow
+from odyssey_workers.db.idempotent import insert_if_absent
 from odyssey_workers.db.models.core import Creator
 from odyssey_workers.db.models.payments import AccountKind, CreatorPaymentProfile, Payout, PayoutStatus
 from odyssey_workers.db.session import session_scope
@@ -288,7 +289,7 @@ def _open_payouts(
             }
         )
     ledger.post_many(session, postings)
-    insert_ignoring_conflicts(session, PAYOUTS, rows, ["idempotency_key"])
+    insert_if_absent(session, PAYOUTS, rows, ["idempotency_key"])
 
 
 def _in_transit(session: Session, week: str, ids: list[int]) -> list[_Open]:

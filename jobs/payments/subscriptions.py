@@ -32,8 +32,9 @@ from jobs.payments import distribution, ledger, notify, tax
 from jobs.payments.currencies import check_currency
 from jobs.payments.money import require_minor_units
 from jobs.payments.periods import period_end
-from jobs.payments.sql import chunks, insert_ignoring_conflicts
+from jobs.payments.sql import chunks
 from odyssey_workers.db.base import utcnow
+from odyssey_workers.db.idempotent import insert_if_absent
 from odyssey_workers.db.models.payments import (
     Charge,
     ChargeStatus,
@@ -207,7 +208,7 @@ def _renew_page(
                 report.errors.append(f"subscription {row.id}: {exc}")
                 continue
             dues.append(_Due(row, charge_key(row.id, row.current_period_end, row.failed_attempts + 1), split))
-        insert_ignoring_conflicts(
+        insert_if_absent(
             session, CHARGES, (_pending_charge(due, now, provider.name) for due in dues), ["idempotency_key"]
         )
         state = _charge_state(session, [due.key for due in dues])
