@@ -164,6 +164,12 @@ class EmailBatch:
     html: str
     recipients: list[Recipient]
 
+    @classmethod
+    def of_one(cls, mail: OutgoingEmail) -> EmailBatch:
+        """The one-recipient batch a batch-API provider sends a single mail as."""
+        recipient = Recipient(mail.to, mail.key, mail.to_name, mail.unsubscribe_url or "")
+        return cls(mail.sender, mail.subject, mail.text, mail.html, [recipient])
+
     def personalized(self) -> list[OutgoingEmail]:
         return [
             OutgoingEmail(

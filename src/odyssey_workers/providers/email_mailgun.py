@@ -48,14 +48,7 @@ class MailgunMailer:
         self.client.close()
 
     def send(self, mail: OutgoingEmail) -> Sent:
-        batch = EmailBatch(
-            mail.sender,
-            mail.subject,
-            mail.text,
-            mail.html,
-            [Recipient(mail.to, mail.key, mail.to_name, mail.unsubscribe_url or "")],
-        )
-        return sent_or_raise(self.send_batch(batch)[0])
+        return sent_or_raise(self.send_batch(EmailBatch.of_one(mail))[0])
 
     def send_many(self, mails: Sequence[OutgoingEmail]) -> list[Outcome]:
         return send_each(self.send, mails)

@@ -45,10 +45,7 @@ class SendgridMailer:
         self.client.close()
 
     def send(self, mail: OutgoingEmail) -> Sent:
-        recipient = Recipient(mail.to, mail.key, mail.to_name, mail.unsubscribe_url or "")
-        return sent_or_raise(
-            self.send_batch(EmailBatch(mail.sender, mail.subject, mail.text, mail.html, [recipient]))[0]
-        )
+        return sent_or_raise(self.send_batch(EmailBatch.of_one(mail))[0])
 
     def send_many(self, mails: Sequence[OutgoingEmail]) -> list[Outcome]:
         return send_each(self.send, mails)
