@@ -29,10 +29,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from redis import Redis
-from rq import Callback, get_current_job
+from rq import get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
-from rq.rate_limit import RateLimit
 from rq.timeouts import JobTimeoutException
 
 from jobs.content import reasons
@@ -52,8 +51,7 @@ from odyssey_workers.db.models.core import AssetKind, AssetStatus, ContentAsset
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import PermanentError, RetryableError
 from odyssey_workers.jobclass import WorkHorseKilled, horse_killed_error
-from odyssey_workers.payloads import payload_to_json
-from odyssey_workers.queues import fetch_job, get_queue
+from odyssey_workers.queues import enqueue, fetch_job
 from odyssey_workers.settings import Settings, get_settings
 from odyssey_workers.storage import get_storage
 
@@ -105,27 +103,17 @@ def plan_chain(kind: str, settings: Settings) -> list[tuple[str, list[str]]]:
 
 
 def enqueue_step(name: str, asset_id: int, run: str, depends_on: list[Job], timeout: int, connection: Redis) -> Job:
-    """Enqueue catalog job ``name`` for the asset with the pipeline's failure callback.
-
-    This is ``odyssey_workers.enqueue`` plus ``on_failure``, which ``enqueue`` does not take:
-    the same catalog lookup, payload validation, queue, retry plan and concurrency limit."""
-    spec = get_catalog().get(name)
-    queue = get_queue(spec.queue, connection)
-    job = queue.create_job(
-        spec.function,
-        kwargs=payload_to_json(spec, {"asset_id": asset_id}),
-        timeout=timeout,
-        result_ttl=spec.result_ttl,
-        failure_ttl=spec.failure_ttl,
-        description=spec.name,
-        depends_on=depends_on or None,  # type: ignore[arg-type]
-        job_id=chain_job_id(asset_id, run, name),
-        meta={"job_name": spec.name, "asset_id": asset_id, "run": run},
-        retry=spec.retry.to_rq(),
-        rate_limit=RateLimit(spec.concurrency_key, spec.concurrency) if spec.concurrency else None,
-        on_failure=Callback(PIPELINE_FAILURE_CALLBACK),
+    """Enqueue catalog job ``name`` for the asset with the pipeline's failure callback."""
+    return enqueue(
+        name,
+        _connection=connection,
+        _job_id=chain_job_id(asset_id, run, name),
+        _depends_on=list(depends_on) or None,
+        _timeout=timeout,
+        _meta={"asset_id": asset_id, "run": run},
+        _on_failure=PIPELINE_FAILURE_CALLBACK,
+        asset_id=asset_id,
     )
-    return queue.enqueue_job(job)
 
 
 # --- process_upload ---------------------------------------------------------------------------

@@ -32,8 +32,8 @@ from jobs.notifications.models import (
 from jobs.notifications.preferences import Plan, UserFacts, plan_for
 from jobs.notifications.render import Renderer
 from jobs.notifications.scheduling import enqueue_sends
-from jobs.notifications.store import insert_ignore
 from odyssey_workers.db.base import utcnow
+from odyssey_workers.db.idempotent import insert_if_absent
 from odyssey_workers.db.models import User
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import PermanentError
@@ -182,7 +182,7 @@ def _write(
     now: datetime,
 ) -> list[tuple[int, datetime | None]]:
     """All rows of the batch in one transaction; returns the (delivery id, not before) still queued."""
-    insert_ignore(
+    insert_if_absent(
         session,
         NotificationMessage,
         [
@@ -213,7 +213,7 @@ def _write(
                 "created_at": now,
             }
         )
-    insert_ignore(session, Notification, rows, ["dedupe_key", "user_id"])
+    insert_if_absent(session, Notification, rows, ["dedupe_key", "user_id"])
     notification_ids: dict[int, int] = {}
     for ids in _chunks(list(plans)):
         query = select(Notification.user_id, Notification.id).where(
@@ -242,7 +242,7 @@ def _write(
                     "updated_at": now,
                 }
             )
-    insert_ignore(session, Delivery, deliveries, ["idempotency_key"])
+    insert_if_absent(session, Delivery, deliveries, ["idempotency_key"])
     queued: list[tuple[int, datetime | None]] = []
     for nids in _chunks(sorted(notification_ids.values())):
         query = select(Delivery.id, Delivery.scheduled_for).where(

@@ -35,8 +35,9 @@ from sqlalchemy.orm import Session
 from jobs.payments.currencies import check_currency
 from jobs.payments.models import AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction
 from jobs.payments.money import AmountError
-from jobs.payments.sql import chunks, insert_ignoring_conflicts
+from jobs.payments.sql import chunks
 from odyssey_workers.db.base import utcnow
+from odyssey_workers.db.idempotent import insert_if_absent
 from odyssey_workers.errors import PermanentError
 
 logger = logging.getLogger(__name__)
@@ -170,7 +171,7 @@ def lock_accounts(session: Session, accounts: Iterable[Account]) -> dict[str, Lo
     """Create missing accounts, then lock them in code order; returns code -> (id, balance, rules)."""
     by_code = {account.code: account for account in accounts}
     codes = sorted(by_code)
-    insert_ignoring_conflicts(session, ACCOUNTS, (by_code[code].row() for code in codes), ["code"])
+    insert_if_absent(session, ACCOUNTS, (by_code[code].row() for code in codes), ["code"])
     locked: dict[str, LockedAccount] = {}
     for part in chunks(codes):
         rows = session.execute(

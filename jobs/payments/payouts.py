@@ -26,14 +26,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jobs.payments import distribution, ledger, notify, payout_preview
 from jobs.payments.models import AccountKind, CreatorPaymentProfile, Payout, PayoutStatus
 from jobs.payments.periods import iso_week, parse_week
-from jobs.payments.sql import chunks, insert_ignoring_conflicts
+from jobs.payments.sql import chunks
 from odyssey_workers.db.base import utcnow
+from odyssey_workers.db.bulk import update_by_key
+from odyssey_workers.db.idempotent import insert_if_absent
 from odyssey_workers.db.models.core import Creator
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import PermanentError, RetryableError
@@ -287,7 +289,7 @@ def _open_payouts(
             }
         )
     ledger.post_many(session, postings)
-    insert_ignoring_conflicts(session, PAYOUTS, rows, ["idempotency_key"])
+    insert_if_absent(session, PAYOUTS, rows, ["idempotency_key"])
 
 
 def _in_transit(session: Session, week: str, ids: list[int]) -> list[_Open]:
@@ -339,23 +341,12 @@ def _settle(
             report.failed.append(payout.creator_id)
         updates.append(
             {
-                "b_id": payout.payout_id,
-                "b_status": status,
-                "b_reference": outcome.reference,
-                "b_reason": outcome.failure_reason,
-                "b_settled": now,
+                "id": payout.payout_id,
+                "status": status,
+                "provider_reference": outcome.reference,
+                "failure_reason": outcome.failure_reason,
+                "settled_at": now,
             }
         )
     ledger.post_many(session, postings)
-    if updates:
-        session.execute(
-            update(PAYOUTS)
-            .where(PAYOUTS.c.id == bindparam("b_id"))
-            .values(
-                status=bindparam("b_status"),
-                provider_reference=bindparam("b_reference"),
-                failure_reason=bindparam("b_reason"),
-                settled_at=bindparam("b_settled"),
-            ),
-            updates,
-        )
+    update_by_key(session, PAYOUTS, "id", updates)

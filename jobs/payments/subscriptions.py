@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from jobs.payments import distribution, ledger, notify, tax
@@ -40,8 +40,10 @@ from jobs.payments.models import (
 )
 from jobs.payments.money import require_minor_units
 from jobs.payments.periods import period_end
-from jobs.payments.sql import chunks, insert_ignoring_conflicts
+from jobs.payments.sql import chunks
 from odyssey_workers.db.base import utcnow
+from odyssey_workers.db.bulk import update_by_key
+from odyssey_workers.db.idempotent import insert_if_absent
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import PermanentError, RetryableError
 from odyssey_workers.providers.payments import PaymentProvider, get_payment_provider
@@ -207,7 +209,7 @@ def _renew_page(
                 report.errors.append(f"subscription {row.id}: {exc}")
                 continue
             dues.append(_Due(row, charge_key(row.id, row.current_period_end, row.failed_attempts + 1), split))
-        insert_ignoring_conflicts(
+        insert_if_absent(
             session, CHARGES, (_pending_charge(due, now, provider.name) for due in dues), ["idempotency_key"]
         )
         state = _charge_state(session, [due.key for due in dues])
@@ -328,25 +330,27 @@ def _record_outcomes(
             postings.append(distribution.charge_posting(due.key, row.creator_id, due.split))
             charge_rows.append(
                 {
-                    "b_key": due.key,
-                    "b_status": ChargeStatus.SUCCEEDED.value,
-                    "b_reference": outcome.reference,
-                    "b_reason": None,
-                    "b_settled": now,
-                    "b_available": now + hold,
+                    "idempotency_key": due.key,
+                    "status": ChargeStatus.SUCCEEDED.value,
+                    "provider_reference": outcome.reference,
+                    "failure_reason": None,
+                    "settled_at": now,
+                    "available_at": now + hold,
                 }
             )
             paid = row.periods_paid + 1
             sub_rows.append(
                 {
-                    "b_id": row.id,
-                    "b_status": SubscriptionStatus.ACTIVE.value,
-                    "b_paid": paid,
-                    "b_start": period_end(row.anchor_at, paid - 1, row.interval),
-                    "b_end": period_end(row.anchor_at, paid, row.interval),
-                    "b_next": period_end(row.anchor_at, paid, row.interval),
-                    "b_failed": 0,
-                    "b_canceled": None,
+                    "id": row.id,
+                    "status": SubscriptionStatus.ACTIVE.value,
+                    "periods_paid": paid,
+                    "current_period_start": period_end(row.anchor_at, paid - 1, row.interval),
+                    "current_period_end": period_end(row.anchor_at, paid, row.interval),
+                    "next_attempt_at": period_end(row.anchor_at, paid, row.interval),
+                    "failed_attempts": 0,
+                    "canceled_at": None,
+                    "ended_at": None,
+                    "updated_at": now,
                 }
             )
             report.succeeded += 1
@@ -356,24 +360,26 @@ def _record_outcomes(
         canceled = failed > len(schedule)
         charge_rows.append(
             {
-                "b_key": due.key,
-                "b_status": ChargeStatus.DECLINED.value,
-                "b_reference": outcome.reference,
-                "b_reason": outcome.failure_reason,
-                "b_settled": now,
-                "b_available": None,
+                "idempotency_key": due.key,
+                "status": ChargeStatus.DECLINED.value,
+                "provider_reference": outcome.reference,
+                "failure_reason": outcome.failure_reason,
+                "settled_at": now,
+                "available_at": None,
             }
         )
         sub_rows.append(
             {
-                "b_id": row.id,
-                "b_status": (SubscriptionStatus.CANCELED if canceled else SubscriptionStatus.PAST_DUE).value,
-                "b_paid": row.periods_paid,
-                "b_start": row.current_period_start,
-                "b_end": row.current_period_end,
-                "b_next": None if canceled else row.current_period_end + timedelta(days=schedule[failed - 1]),
-                "b_failed": failed,
-                "b_canceled": now if canceled else None,
+                "id": row.id,
+                "status": (SubscriptionStatus.CANCELED if canceled else SubscriptionStatus.PAST_DUE).value,
+                "periods_paid": row.periods_paid,
+                "current_period_start": row.current_period_start,
+                "current_period_end": row.current_period_end,
+                "next_attempt_at": None if canceled else row.current_period_end + timedelta(days=schedule[failed - 1]),
+                "failed_attempts": failed,
+                "canceled_at": now if canceled else None,
+                "ended_at": now if canceled else None,
+                "updated_at": now,
             }
         )
         report.declined += 1
@@ -382,36 +388,8 @@ def _record_outcomes(
         events.append(notify.PaymentEvent(notify.PAYMENT_FAILED, row.user_id, due.key, data))
 
     ledger.post_many(session, postings)
-    if charge_rows:
-        session.execute(
-            update(CHARGES)
-            .where(CHARGES.c.idempotency_key == bindparam("b_key"))
-            .values(
-                status=bindparam("b_status"),
-                provider_reference=bindparam("b_reference"),
-                failure_reason=bindparam("b_reason"),
-                settled_at=bindparam("b_settled"),
-                available_at=bindparam("b_available"),
-            ),
-            charge_rows,
-        )
-    if sub_rows:
-        session.execute(
-            update(SUBSCRIPTIONS)
-            .where(SUBSCRIPTIONS.c.id == bindparam("b_id"))
-            .values(
-                status=bindparam("b_status"),
-                periods_paid=bindparam("b_paid"),
-                current_period_start=bindparam("b_start"),
-                current_period_end=bindparam("b_end"),
-                next_attempt_at=bindparam("b_next"),
-                failed_attempts=bindparam("b_failed"),
-                canceled_at=bindparam("b_canceled"),
-                ended_at=bindparam("b_canceled"),
-                updated_at=now,
-            ),
-            sub_rows,
-        )
+    update_by_key(session, CHARGES, "idempotency_key", charge_rows)
+    update_by_key(session, SUBSCRIPTIONS, "id", sub_rows)
 
 
 def _expire(session: Session, rows: Sequence[Any], now: datetime, report: RenewalReport) -> None:

@@ -3,6 +3,10 @@
 ``enqueue(name, **payload)`` looks the job up in the catalog, validates the payload with its
 model and only then writes to Redis, with the job's queue, timeout, retry plan and concurrency
 limit. Nothing reaches Redis for an unknown name or a bad payload.
+
+``_on_success`` / ``_on_failure`` attach RQ callbacks by their catalog name (the dotted path
+given to ``declare_callback``); an undeclared name is refused here, before anything is written,
+as the worker would refuse it before importing it.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 from redis import Redis
 from redis.client import Pipeline
-from rq import Queue
+from rq import Callback, Queue
 from rq.job import Job
 from rq.rate_limit import RateLimit
 from rq.results import Result
@@ -26,7 +30,7 @@ from rq.serializers import JSONSerializer
 from odyssey_workers import defaults
 from odyssey_workers.catalog import Catalog, JobSpec, Payload, get_catalog
 from odyssey_workers.connection import get_redis
-from odyssey_workers.jobclass import CatalogJob
+from odyssey_workers.jobclass import CatalogJob, refuse_undeclared_callback
 from odyssey_workers.payloads import payload_to_json
 
 DependsOn = Job | str | list[Job | str] | None
@@ -63,6 +67,16 @@ class JobRequest:
     at_front: bool = False
     timeout: int | None = None
     meta: Mapping[str, Any] | None = None
+    on_success: str | None = None  # a callback the catalog declares (its dotted path)
+    on_failure: str | None = None
+
+
+def _callback(kind: str, path: str | None) -> Callback | None:
+    """RQ's Callback for declared ``path``; UnknownJobError naming an undeclared one."""
+    if path is None:
+        return None
+    refuse_undeclared_callback(kind, path)
+    return Callback(path)
 
 
 def _build_job(queue: Queue, spec: JobSpec, request: JobRequest) -> Job:
@@ -73,6 +87,8 @@ def _create_job(queue: Queue, spec: JobSpec, request: JobRequest, kwargs: dict[s
     """The RQ job for an already validated payload (``kwargs`` in its JSON form)."""
     meta = {"job_name": spec.name, **(request.meta or {})}
     rate_limit = RateLimit(spec.concurrency_key, spec.concurrency) if spec.concurrency else None
+    on_success = _callback("success", request.on_success)
+    on_failure = _callback("failure", request.on_failure)
     return queue.create_job(
         spec.function,
         kwargs=kwargs,
@@ -85,6 +101,8 @@ def _create_job(queue: Queue, spec: JobSpec, request: JobRequest, kwargs: dict[s
         meta=meta,
         retry=spec.retry.to_rq(),
         rate_limit=rate_limit,
+        on_success=on_success,
+        on_failure=on_failure,
     )
 
 
@@ -106,11 +124,22 @@ def enqueue(
     _at_front: bool = False,
     _timeout: int | None = None,
     _meta: Mapping[str, Any] | None = None,
+    _on_success: str | None = None,
+    _on_failure: str | None = None,
     **payload: Any,
 ) -> Job:
-    """Enqueue catalog job ``name`` with ``payload``. Options start with ``_`` (no field can)."""
+    """Enqueue catalog job ``name`` with ``payload``. Options start with ``_`` (no field can);
+    ``_on_success``/``_on_failure`` name callbacks the catalog declares."""
     request = JobRequest(
-        name, payload, job_id=_job_id, depends_on=_depends_on, at_front=_at_front, timeout=_timeout, meta=_meta
+        name,
+        payload,
+        job_id=_job_id,
+        depends_on=_depends_on,
+        at_front=_at_front,
+        timeout=_timeout,
+        meta=_meta,
+        on_success=_on_success,
+        on_failure=_on_failure,
     )
     return enqueue_request(request, _connection)
 

@@ -106,3 +106,5 @@ declare(
 
 RECORD_SUCCESS_CALLBACK = declare_callback("tests.support.jobs.record_success")
 """A declared ``on_success`` callback: records the job id it was called for."""
+RECORD_FAILURE_CALLBACK = declare_callback("tests.support.jobs.record_failure")
+"""A declared ``on_failure`` callback: records the job id and the exception's type."""

@@ -63,6 +63,10 @@ def record_success(job: Job, connection: Redis, result: object) -> None:
     connection.rpush("test:success_callbacks", job.id)
 
 
+def record_failure(job: Job, connection: Redis, exc_type: type, exc_value: BaseException, tb: object) -> None:
+    connection.rpush("test:failure_callbacks", f"{job.id} {exc_type.__name__}")
+
+
 def db_write(email: str, hold_seconds: float = 0.0) -> int:
     from odyssey_workers.db.models import User
     from odyssey_workers.db.session import session_scope

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from odyssey_workers.providers import jwt
+from odyssey_workers.providers.batch import send_each
 from odyssey_workers.providers.httpapi import raise_for_outcome, request
 from odyssey_workers.providers.outcomes import Outcome, ProviderRejected, RecipientGone, Sent
 from odyssey_workers.providers.push_common import PushMessage
@@ -78,13 +79,7 @@ class ApnsSender:
 
     def send_many(self, device_tokens: Sequence[str], message: PushMessage) -> list[Outcome]:
         """All tokens multiplexed on one HTTP/2 connection; one outcome per token, in order."""
-        outcomes: list[Outcome] = []
-        for token in device_tokens:
-            try:
-                outcomes.append(self.send(token, message))
-            except Exception as exc:  # noqa: BLE001 - reported per token
-                outcomes.append(exc)
-        return outcomes
+        return send_each(lambda token: self.send(token, message), device_tokens)
 
 
 def _reason(response: httpx.Response) -> str | None:

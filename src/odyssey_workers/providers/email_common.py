@@ -13,7 +13,7 @@ standard policy encodes any word longer than a line, which turns ``<https://…>
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -24,6 +24,7 @@ from typing import Protocol
 from email_validator import EmailNotValidError, validate_email
 from markupsafe import escape
 
+from odyssey_workers.providers.batch import in_order, keep_valid
 from odyssey_workers.providers.outcomes import InvalidAddress, Outcome, Sent
 
 VERBATIM_HEADERS = frozenset({"list-unsubscribe", "list-unsubscribe-post"})
@@ -163,6 +164,12 @@ class EmailBatch:
     html: str
     recipients: list[Recipient]
 
+    @classmethod
+    def of_one(cls, mail: OutgoingEmail) -> EmailBatch:
+        """The one-recipient batch a batch-API provider sends a single mail as."""
+        recipient = Recipient(mail.to, mail.key, mail.to_name, mail.unsubscribe_url or "")
+        return cls(mail.sender, mail.subject, mail.text, mail.html, [recipient])
+
     def personalized(self) -> list[OutgoingEmail]:
         return [
             OutgoingEmail(
@@ -179,17 +186,6 @@ class EmailBatch:
         ]
 
 
-def send_each(send: Callable[[OutgoingEmail], Outcome], mails: Sequence[OutgoingEmail]) -> list[Outcome]:
-    """One call per mail; a failure becomes that mail's outcome instead of stopping the rest."""
-    outcomes: list[Outcome] = []
-    for mail in mails:
-        try:
-            outcomes.append(send(mail))
-        except Exception as exc:  # noqa: BLE001 - reported per recipient
-            outcomes.append(exc)
-    return outcomes
-
-
 def send_in_chunks(
     batch: EmailBatch,
     chunk_size: int,
@@ -201,14 +197,7 @@ def send_in_chunks(
     A failed call is the outcome of every recipient in its chunk; the list comes back in the
     batch's recipient order.
     """
-    results: dict[str, Outcome] = {}
-    valid: list[Recipient] = []
-    for recipient in batch.recipients:
-        try:
-            check_email(recipient.to)
-            valid.append(recipient)
-        except Exception as exc:  # noqa: BLE001 - reported per recipient
-            results[recipient.key] = exc
+    valid, results = keep_valid(batch.recipients, lambda recipient: check_email(recipient.to))
     for start in range(0, len(valid), chunk_size):
         chunk = valid[start : start + chunk_size]
         try:
@@ -216,4 +205,4 @@ def send_in_chunks(
             results.update({r.key: outcome for r in chunk})
         except Exception as exc:  # noqa: BLE001 - the call's failure is every recipient's
             results.update({r.key: exc for r in chunk})
-    return [results[r.key] for r in batch.recipients]
+    return in_order(batch.recipients, results)

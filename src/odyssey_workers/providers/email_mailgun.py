@@ -14,12 +14,12 @@ from pathlib import Path
 
 import httpx
 
+from odyssey_workers.providers.batch import send_each, sent_or_raise
 from odyssey_workers.providers.email_common import (
     EmailBatch,
     OutgoingEmail,
     Recipient,
     html_placeholders,
-    send_each,
     send_in_chunks,
 )
 from odyssey_workers.providers.httpapi import provider_client, raise_for_outcome, request
@@ -48,17 +48,7 @@ class MailgunMailer:
         self.client.close()
 
     def send(self, mail: OutgoingEmail) -> Sent:
-        batch = EmailBatch(
-            mail.sender,
-            mail.subject,
-            mail.text,
-            mail.html,
-            [Recipient(mail.to, mail.key, mail.to_name, mail.unsubscribe_url or "")],
-        )
-        outcome = self.send_batch(batch)[0]
-        if isinstance(outcome, Exception):
-            raise outcome
-        return outcome
+        return sent_or_raise(self.send_batch(EmailBatch.of_one(mail))[0])
 
     def send_many(self, mails: Sequence[OutgoingEmail]) -> list[Outcome]:
         return send_each(self.send, mails)

@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from odyssey_workers.providers.batch import send_each
 from odyssey_workers.providers.email_common import EmailBatch, OutgoingEmail, Signer, check_email, mail_bytes
 from odyssey_workers.providers.outcomes import Outcome, Sent
 
@@ -54,13 +55,7 @@ class OutboxMailer:
         return Sent(message_id=mail.message_id)
 
     def send_many(self, mails: Sequence[OutgoingEmail]) -> list[Outcome]:
-        outcomes: list[Outcome] = []
-        for mail in mails:
-            try:
-                outcomes.append(self.send(mail))
-            except Exception as exc:  # noqa: BLE001 - one bad address must not fail the others
-                outcomes.append(exc)
-        return outcomes
+        return send_each(self.send, mails)  # one bad address must not fail the others
 
     def send_batch(self, batch: EmailBatch) -> list[Outcome]:
         return self.send_many(batch.personalized())

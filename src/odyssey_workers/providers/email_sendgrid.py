@@ -11,12 +11,12 @@ from typing import Any
 
 import httpx
 
+from odyssey_workers.providers.batch import send_each, sent_or_raise
 from odyssey_workers.providers.email_common import (
     EmailBatch,
     OutgoingEmail,
     Recipient,
     html_placeholders,
-    send_each,
     send_in_chunks,
     unsubscribe_headers,
 )
@@ -45,11 +45,7 @@ class SendgridMailer:
         self.client.close()
 
     def send(self, mail: OutgoingEmail) -> Sent:
-        recipient = Recipient(mail.to, mail.key, mail.to_name, mail.unsubscribe_url or "")
-        outcome = self.send_batch(EmailBatch(mail.sender, mail.subject, mail.text, mail.html, [recipient]))[0]
-        if isinstance(outcome, Exception):
-            raise outcome
-        return outcome
+        return sent_or_raise(self.send_batch(EmailBatch.of_one(mail))[0])
 
     def send_many(self, mails: Sequence[OutgoingEmail]) -> list[Outcome]:
         return send_each(self.send, mails)

@@ -22,6 +22,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from odyssey_workers.errors import ConfigurationError
+from odyssey_workers.providers.batch import in_order, keep_valid, sent_or_raise
 from odyssey_workers.providers.email_common import EmailBatch, OutgoingEmail, Signer, check_email, mail_bytes
 from odyssey_workers.providers.httpapi import ssl_context
 from odyssey_workers.providers.outcomes import Outcome, ProviderRejected, ProviderUnavailable, Sent
@@ -102,21 +103,11 @@ class SmtpMailer:
             raise ProviderUnavailable(f"cannot reach SMTP server {t.host}:{t.port}: {exc}") from None
 
     def send(self, mail: OutgoingEmail) -> Sent:
-        outcome = self.send_many([mail])[0]
-        if isinstance(outcome, Exception):
-            raise outcome
-        return outcome
+        return sent_or_raise(self.send_many([mail])[0])
 
     def send_many(self, mails: Sequence[OutgoingEmail]) -> list[Outcome]:
         """One outcome per mail, in order; one SMTP session for the whole batch."""
-        results: dict[str, Outcome] = {}
-        pending = []
-        for mail in mails:
-            try:
-                check_email(mail.to)
-                pending.append(mail)
-            except Exception as exc:  # noqa: BLE001 - reported per recipient
-                results[mail.key] = exc
+        pending, results = keep_valid(mails, lambda mail: check_email(mail.to))
         if pending:
             try:
                 client = self._connect()
@@ -125,7 +116,7 @@ class SmtpMailer:
             else:
                 self._send_all(client, pending, results)
         lost = ProviderUnavailable("SMTP connection lost before this message was sent")
-        return [results.get(mail.key, lost) for mail in mails]
+        return in_order(mails, results, lost)
 
     def _send_all(self, client: smtplib.SMTP, mails: list[OutgoingEmail], results: dict[str, Outcome]) -> None:
         try:

@@ -19,6 +19,7 @@ import httpx
 
 from odyssey_workers.errors import ConfigurationError
 from odyssey_workers.providers import jwt
+from odyssey_workers.providers.batch import send_each
 from odyssey_workers.providers.httpapi import raise_for_outcome, request
 from odyssey_workers.providers.outcomes import Outcome, ProviderRejected, RecipientGone, Sent
 from odyssey_workers.providers.push_common import PushMessage
@@ -95,13 +96,7 @@ class FcmSender:
 
     def send_many(self, tokens: Sequence[str], message: PushMessage) -> list[Outcome]:
         """Per-token v1 sends in one job, one connection; one outcome per token, in order."""
-        outcomes: list[Outcome] = []
-        for token in tokens:
-            try:
-                outcomes.append(self.send(token, message))
-            except Exception as exc:  # noqa: BLE001 - reported per token
-                outcomes.append(exc)
-        return outcomes
+        return send_each(lambda token: self.send(token, message), tokens)
 
 
 def _error_code(response: httpx.Response) -> str | None:
