@@ -15,12 +15,12 @@ from sqlalchemy import select
 
 from jobs.notifications.contracts import EventSpec, fanout_job_for
 from jobs.notifications.deliver import deliver_to, spec_or_permanent
+from jobs.notifications.settings import notifications_settings
 from jobs.notifications.templating import TEMPLATED_CHANNELS, render
 from odyssey_workers.db.models import Creator, Follow
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import PermanentError
 from odyssey_workers.queues import JobRequest, enqueue_many
-from odyssey_workers.settings import get_settings
 
 PIPELINE_CHUNKS = 50  # chunk jobs buffered before one enqueue_many round trip
 
@@ -45,7 +45,7 @@ def follower_pages(creator_id: int, size: int) -> Iterator[list[int]]:
 def check_templates(spec: EventSpec, data: Mapping[str, Any]) -> None:
     """Render every channel once in the default locale: a missing variable fails the broadcast
     here, once, instead of in every chunk."""
-    locale = get_settings().notifications_default_locale
+    locale = notifications_settings().notifications_default_locale
     for channel in spec.channels:
         if channel in TEMPLATED_CHANNELS:
             render(spec.name, channel, locale, data, default_locale=locale)
@@ -74,7 +74,7 @@ def start_broadcast(spec: EventSpec, creator_id: int, data: Mapping[str, Any], k
         if session.get(Creator, creator_id) is None:
             raise PermanentError(f"{spec.name}: no such creator {creator_id}")
     check_templates(spec, data)
-    size = get_settings().notifications_chunk_size
+    size = notifications_settings().notifications_chunk_size
     chunks = enqueue_chunks(spec, follower_pages(creator_id, size), data, key, f"followers_of:{creator_id}")
     return {"event": spec.name, "key": key, "followers_of": creator_id, "chunks": chunks}
 

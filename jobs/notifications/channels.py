@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from jobs.notifications.settings import NotificationsSettings, notifications_settings
 from odyssey_workers.errors import ConfigurationError
 from odyssey_workers.providers.email_common import EmailBatch, OutgoingEmail, Signer
 from odyssey_workers.providers.email_dkim import DkimSigner
@@ -23,7 +24,7 @@ from odyssey_workers.providers.email_smtp import SmtpMailer
 from odyssey_workers.providers.httpapi import provider_client, ssl_context
 from odyssey_workers.providers.netguard import guarded_client
 from odyssey_workers.providers.outcomes import Outcome, Sent
-from odyssey_workers.settings import Settings, get_settings
+from odyssey_workers.settings import get_settings
 
 
 class Mailer(Protocol):
@@ -34,9 +35,9 @@ class Mailer(Protocol):
     def send_batch(self, batch: EmailBatch) -> list[Outcome]: ...
 
 
-def outbox_dir(settings: Settings | None = None) -> Path:
-    settings = settings or get_settings()
-    return settings.notifications_outbox_dir or (settings.var_dir / "outbox")
+def outbox_dir(settings: NotificationsSettings | None = None) -> Path:
+    settings = settings or notifications_settings()
+    return settings.notifications_outbox_dir or (get_settings().var_dir / "outbox")
 
 
 def _secret(value: Any, variable: str) -> str:
@@ -45,9 +46,9 @@ def _secret(value: Any, variable: str) -> str:
     return str(value.get_secret_value() if hasattr(value, "get_secret_value") else value)
 
 
-def dkim_signer(settings: Settings | None = None) -> Signer | None:
+def dkim_signer(settings: NotificationsSettings | None = None) -> Signer | None:
     """The DKIM signer for mail this service formats itself, or None when no key is set."""
-    s = settings or get_settings()
+    s = settings or notifications_settings()
     if s.dkim_private_key is None:
         return None
     if not s.dkim_selector:
@@ -56,8 +57,8 @@ def dkim_signer(settings: Settings | None = None) -> Signer | None:
     return DkimSigner(s.dkim_selector, domain, s.dkim_private_key.get_secret_value())
 
 
-def mailer(settings: Settings | None = None) -> Mailer:
-    s = settings or get_settings()
+def mailer(settings: NotificationsSettings | None = None) -> Mailer:
+    s = settings or notifications_settings()
     timeout, ca = s.notifications_provider_timeout_seconds, s.notifications_ca_file
     if s.email_provider == "smtp":
         if not s.smtp_url:
@@ -74,14 +75,14 @@ def mailer(settings: Settings | None = None) -> Mailer:
     return OutboxMailer(outbox_dir(s), signer=dkim_signer(s))
 
 
-def api_client(settings: Settings | None = None, http2: bool = False) -> httpx.Client:
-    s = settings or get_settings()
+def api_client(settings: NotificationsSettings | None = None, http2: bool = False) -> httpx.Client:
+    s = settings or notifications_settings()
     return provider_client(s.notifications_provider_timeout_seconds, s.notifications_ca_file, http2=http2)
 
 
-def user_url_client(settings: Settings | None = None, timeout: float | None = None) -> httpx.Client:
+def user_url_client(settings: NotificationsSettings | None = None, timeout: float | None = None) -> httpx.Client:
     """For URLs users gave us (webhooks, Discord, Web Push endpoints)."""
-    s = settings or get_settings()
+    s = settings or notifications_settings()
     return guarded_client(
         s.webhook_allowed_hosts,
         timeout=timeout if timeout is not None else s.webhook_timeout_seconds,
@@ -89,12 +90,8 @@ def user_url_client(settings: Settings | None = None, timeout: float | None = No
     )
 
 
-def retry_schedule(channel: str, settings: Settings | None = None) -> list[float]:
+def retry_schedule(channel: str, settings: NotificationsSettings | None = None) -> list[float]:
     """Seconds before each re-send after a passing failure (webhooks: about a day in all)."""
-    s = settings or get_settings()
-    spec = s.webhook_retry_schedule if channel in ("webhook", "discord") else s.notifications_retry_schedule
-    try:
-        return [float(part) for part in spec.split(",") if part.strip()]
-    except ValueError:
-        variable = "WEBHOOK_RETRY_SCHEDULE" if channel in ("webhook", "discord") else "NOTIFICATIONS_RETRY_SCHEDULE"
-        raise ConfigurationError(f"{variable}: expected comma-separated seconds, as 5,300,1800") from None
+    s = settings or notifications_settings()
+    # Parsed and checked at start (NotificationsSettings), so a send never meets a bad schedule.
+    return list(s.webhook_retry_schedule if channel in ("webhook", "discord") else s.notifications_retry_schedule)

@@ -20,13 +20,13 @@ from sqlalchemy import func, select
 
 from jobs.notifications.contracts import FINAL_STATUSES, EventSpec, event_spec
 from jobs.notifications.models import Delivery, Notification
+from jobs.notifications.settings import notifications_settings
 from jobs.notifications.templating import TEMPLATED_CHANNELS, render
 from odyssey_workers.cli import main
 from odyssey_workers.cli.status import register_status_section
 from odyssey_workers.db.base import utcnow
 from odyssey_workers.db.models import User
 from odyssey_workers.db.session import session_scope
-from odyssey_workers.settings import get_settings
 
 
 def _event(value: str) -> EventSpec:
@@ -47,7 +47,7 @@ def _data(value: str) -> dict[str, Any]:
 
 
 def _preview(spec: EventSpec, data: dict[str, Any], locales: list[str], channel: str | None) -> None:
-    default = get_settings().notifications_default_locale
+    default = notifications_settings().notifications_default_locale
     for name in [channel] if channel else spec.channels:
         if name not in spec.channels:
             raise click.BadParameter(f"{spec.name} has no {name} message (channels: {', '.join(spec.channels)})")

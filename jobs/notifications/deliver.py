@@ -32,12 +32,12 @@ from jobs.notifications.models import (
 from jobs.notifications.preferences import Plan, UserFacts, plan_for
 from jobs.notifications.render import Renderer
 from jobs.notifications.scheduling import enqueue_sends
+from jobs.notifications.settings import notifications_settings
 from odyssey_workers.db.base import utcnow
 from odyssey_workers.db.idempotent import insert_if_absent
 from odyssey_workers.db.models import User
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import PermanentError
-from odyssey_workers.settings import get_settings
 
 logger = logging.getLogger(__name__)
 IN_CHUNK = 500  # ids per IN (...) list
@@ -142,7 +142,7 @@ def deliver_to(
         logger.warning("%s: skipping %d unknown user id(s), e.g. %s", event, len(unknown), unknown[:5])
     plans: dict[int, Plan] = {uid: plan_for(facts[uid], spec, now) for uid in users}
 
-    renderer = Renderer(spec, data, key, now, get_settings().notifications_default_locale)
+    renderer = Renderer(spec, data, key, now, notifications_settings().notifications_default_locale)
     needed = {
         (d.channel, _message_locale(renderer, d.channel, users[uid])) for uid, p in plans.items() for d in p.deliveries
     }

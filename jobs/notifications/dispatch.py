@@ -24,6 +24,7 @@ from sqlalchemy.exc import OperationalError
 
 from jobs.notifications import channels, links
 from jobs.notifications.models import EmailSuppression, PushSubscription, WebhookEndpoint
+from jobs.notifications.settings import notifications_settings
 from odyssey_workers.connection import get_redis
 from odyssey_workers.db.base import utcnow
 from odyssey_workers.db.session import session_scope
@@ -33,10 +34,9 @@ from odyssey_workers.providers.email_common import EmailBatch, Recipient
 from odyssey_workers.providers.endpoint_urls import InvalidEndpointUrl, undeliverable_reason
 from odyssey_workers.providers.outcomes import Outcome, ProviderUnavailable
 from odyssey_workers.providers.push_common import PushMessage, PushOutbox
-from odyssey_workers.providers.ratelimit import TokenBucket, parse_rates
+from odyssey_workers.providers.ratelimit import TokenBucket
 from odyssey_workers.providers.sms import SmsOutbox, TwilioSms
 from odyssey_workers.providers.webhooks import WebhookSender
-from odyssey_workers.settings import get_settings
 
 logger = logging.getLogger(__name__)
 RATE_WAIT_SECONDS = 20.0  # longest a job waits for its provider's quota before rescheduling
@@ -94,7 +94,7 @@ class Effects:
 
 
 def _rate_limited(name: str, count: int, send: Callable[[], list[Outcome]]) -> list[Outcome]:
-    rate = parse_rates(get_settings().notifications_rate_limits).get(name)
+    rate = notifications_settings().notifications_rate_limits.get(name)
     if rate and name != "outbox":
         bucket = TokenBucket(get_redis(), name, rate)
         try:
@@ -109,7 +109,7 @@ def _rate_limited(name: str, count: int, send: Callable[[], list[Outcome]]) -> l
 
 
 def _email(items: Sequence[Claimed], out: dict[int, Outcome], fx: Effects, stack: ExitStack) -> None:
-    settings = get_settings()
+    settings = notifications_settings()
     with session_scope() as session:
         addresses = sorted({d.target.lower() for d in items})
         suppressed = set(session.scalars(select(EmailSuppression.email).where(EmailSuppression.email.in_(addresses))))
@@ -133,7 +133,7 @@ def _email(items: Sequence[Claimed], out: dict[int, Outcome], fx: Effects, stack
 
 
 def _sms(items: Sequence[Claimed], out: dict[int, Outcome], fx: Effects, stack: ExitStack) -> None:
-    s = get_settings()
+    s = notifications_settings()
     if s.sms_provider == "twilio":
         if not (s.twilio_account_sid and s.twilio_auth_token and s.twilio_from_number):
             raise ConfigurationError(
@@ -181,7 +181,7 @@ def _push(items: Sequence[Claimed], out: dict[int, Outcome], fx: Effects, stack:
     ids = [int(d.target.split(":", 1)[1]) for d in items]
     with session_scope() as session:
         subs = {p.id: p for p in session.scalars(select(PushSubscription).where(PushSubscription.id.in_(ids)))}
-    settings = get_settings()
+    settings = notifications_settings()
     senders = push_senders.PushSenders(settings, stack)
     for d, sub_id in zip(items, ids, strict=True):
         sub = subs.get(sub_id)

@@ -23,13 +23,13 @@ from sqlalchemy import select
 
 from jobs.notifications.contracts import event_spec
 from jobs.notifications.models import WebhookEndpoint
+from jobs.notifications.settings import notifications_settings
 from odyssey_workers.db.base import utcnow
 from odyssey_workers.db.models import User
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import OdysseyError
 from odyssey_workers.providers.endpoint_urls import InvalidEndpointUrl, check_registration
 from odyssey_workers.providers.outcomes import AddressRefused
-from odyssey_workers.settings import get_settings
 
 KINDS = ("webhook", "discord")
 DEFAULT_ROTATION_GRACE_SECONDS = 24 * 3600  # the old secret keeps signing this long after a rotation
@@ -109,7 +109,7 @@ def check_endpoint_url(url: str, resolve: bool = True) -> str:
     With ``resolve``, a DNS name must resolve, and to no refused address (the connect-time guard
     checks again on every delivery, so a later change of the DNS answer is caught there).
     """
-    allow = get_settings().webhook_allowed_hosts
+    allow = notifications_settings().webhook_allowed_hosts
     check_registration(url, allow)
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()

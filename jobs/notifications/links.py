@@ -14,15 +14,16 @@ import secrets
 from functools import cache
 from urllib.parse import urlencode
 
+from jobs.notifications.settings import notifications_settings
 from odyssey_workers.settings import get_settings
 
 
 @cache
 def _secret() -> bytes:
-    settings = get_settings()
+    settings = notifications_settings()
     if settings.unsubscribe_secret is not None:
         return settings.unsubscribe_secret.get_secret_value().encode()
-    path = settings.var_dir / "notifications" / "unsubscribe.key"
+    path = get_settings().var_dir / "notifications" / "unsubscribe.key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -51,5 +52,5 @@ def verify_token(token: str) -> tuple[int, str] | None:
 
 
 def unsubscribe_url(user_id: int, category: str) -> str:
-    base = get_settings().unsubscribe_base_url
+    base = notifications_settings().unsubscribe_base_url
     return f"{base}{'&' if '?' in base else '?'}{urlencode({'token': make_token(user_id, category)})}"

@@ -15,7 +15,7 @@ from rq import get_current_job
 
 from jobs.notifications.broadcast import enqueue_chunks, start_broadcast
 from jobs.notifications.deliver import deliver_to, spec_or_permanent
-from odyssey_workers.settings import get_settings
+from jobs.notifications.settings import notifications_settings
 
 
 def default_key() -> str:
@@ -35,7 +35,7 @@ def notify(
     data = dict(data or {})
     if followers_of is not None:
         return start_broadcast(spec, followers_of, data, key)
-    size = get_settings().notifications_chunk_size
+    size = notifications_settings().notifications_chunk_size
     if len(recipients) <= size:
         return deliver_to(event, recipients, data, key, source="direct")
     ids = sorted(set(recipients))

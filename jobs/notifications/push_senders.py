@@ -7,19 +7,19 @@ from typing import Any
 
 from jobs.notifications import channels
 from jobs.notifications.models import PushSubscription
+from jobs.notifications.settings import NotificationsSettings
 from odyssey_workers.errors import ConfigurationError
 from odyssey_workers.providers.apns import ApnsSender
 from odyssey_workers.providers.fcm import FcmSender, ServiceAccountToken
 from odyssey_workers.providers.outcomes import RecipientGone, Sent
 from odyssey_workers.providers.push_common import PushMessage
 from odyssey_workers.providers.webpush import WebPushSender
-from odyssey_workers.settings import Settings
 
 __all__ = ["PushSenders", "RecipientGone"]
 
 
 class PushSenders:
-    def __init__(self, settings: Settings, stack: ExitStack) -> None:
+    def __init__(self, settings: NotificationsSettings, stack: ExitStack) -> None:
         self.settings = settings
         self.stack = stack
         self._senders: dict[str, Any] = {}

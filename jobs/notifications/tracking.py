@@ -28,9 +28,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jobs.notifications.models import Delivery, DeliveryAttempt, EmailSuppression, ProviderEvent
+from jobs.notifications.settings import notifications_settings
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import PermanentError
-from odyssey_workers.settings import get_settings
 
 logger = logging.getLogger(__name__)
 SENDGRID_SIGNATURE = "x-twilio-email-event-webhook-signature"
@@ -48,7 +48,7 @@ class StatusEvent:
 
 
 def _mailgun_events(body: Any) -> list[StatusEvent]:
-    key = get_settings().mailgun_webhook_signing_key
+    key = notifications_settings().mailgun_webhook_signing_key
     if key is not None and isinstance(body, dict):
         sig = body.get("signature") or {}
         expected = hmac.new(
@@ -97,7 +97,7 @@ def _mailgun_events(body: Any) -> list[StatusEvent]:
 
 
 def _verify_sendgrid(raw: str, headers: dict[str, str]) -> None:
-    public_key = get_settings().sendgrid_webhook_public_key
+    public_key = notifications_settings().sendgrid_webhook_public_key
     if not public_key:
         return
     lowered = {k.lower(): v for k, v in headers.items()}
@@ -221,7 +221,7 @@ def process_provider_event(provider: str, body: Any, headers: dict[str, str] | N
             body = json.loads(body)
         except ValueError:
             raise PermanentError(f"{provider} event: body is not JSON") from None
-    elif provider == "sendgrid" and get_settings().sendgrid_webhook_public_key:
+    elif provider == "sendgrid" and notifications_settings().sendgrid_webhook_public_key:
         raise PermanentError("SendGrid event: signature checking needs the raw body as a string")
     events = _mailgun_events(body) if provider == "mailgun" else _sendgrid_events(body)
     summary: dict[str, int] = {}

@@ -27,8 +27,8 @@ from jobs.payments import ledger, tax
 from jobs.payments.currencies import check_currency
 from jobs.payments.models import AccountKind, Charge, ChargeStatus, CreatorPaymentProfile
 from jobs.payments.money import require_minor_units, require_rate, round_half_up
+from jobs.payments.settings import payments_settings
 from jobs.payments.sql import chunks
-from odyssey_workers.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def charge_posting(key: str, creator_id: int, split: Split) -> ledger.Posting:
 
 def commission_rates(session: Session, creator_ids: Iterable[int]) -> dict[int, Decimal]:
     """Each creator's commission rate: their override, else ``PLATFORM_COMMISSION_RATE``."""
-    platform = require_rate(get_settings().platform_commission_rate, "PLATFORM_COMMISSION_RATE")
+    platform = require_rate(payments_settings().platform_commission_rate, "PLATFORM_COMMISSION_RATE")
     ids = sorted(set(creator_ids))
     rates = dict.fromkeys(ids, platform)
     for part in chunks(ids):

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from jobs.payments.settings import payments_settings
 from odyssey_workers.catalog import get_catalog
 from odyssey_workers.errors import OdysseyError
 from odyssey_workers.queues import JobRequest, enqueue_many
-from odyssey_workers.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def build_payload(event: PaymentEvent) -> dict[str, Any]:
 
 def emit(events: Sequence[PaymentEvent]) -> int:
     """Enqueue one ``notifications.notify`` per event; returns how many were enqueued (0 if absent)."""
-    if not events or not get_settings().payment_notifications:
+    if not events or not payments_settings().payment_notifications:
         return 0
     if not notifications_available():
         logger.debug("%s is not in the catalog; %d payment events not sent", NOTIFY_JOB, len(events))

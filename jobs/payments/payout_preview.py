@@ -15,8 +15,8 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from jobs.payments.models import AccountKind, CreatorPaymentProfile, LedgerAccount, Payout
+from jobs.payments.settings import PaymentsSettings, payments_settings
 from odyssey_workers.db.models.core import Creator
-from odyssey_workers.settings import Settings, get_settings
 
 ELIGIBLE = "eligible"
 ON_HOLD = "on_hold"
@@ -24,9 +24,9 @@ NO_METHOD = "no_verified_method"
 BELOW_MINIMUM = "below_minimum"
 
 
-def minimum_payout(currency: str, settings: Settings | None = None) -> int:
+def minimum_payout(currency: str, settings: PaymentsSettings | None = None) -> int:
     """The smallest payout in ``currency``, in minor units (``PAYOUT_MINIMUMS`` or ``PAYOUT_MINIMUM_MINOR``)."""
-    settings = settings or get_settings()
+    settings = settings or payments_settings()
     return settings.payout_minimums.get(currency, settings.payout_minimum_minor)
 
 

@@ -32,6 +32,8 @@ from sqlalchemy.orm import Session
 from jobs.payments import distribution, ledger, notify, payout_preview
 from jobs.payments.models import AccountKind, CreatorPaymentProfile, Payout, PayoutStatus
 from jobs.payments.periods import iso_week, parse_week
+from jobs.payments.provider import get_payment_provider
+from jobs.payments.settings import payments_settings
 from jobs.payments.sql import chunks
 from odyssey_workers.db.base import utcnow
 from odyssey_workers.db.bulk import update_by_key
@@ -39,10 +41,9 @@ from odyssey_workers.db.idempotent import insert_if_absent
 from odyssey_workers.db.models.core import Creator
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import PermanentError, RetryableError
-from odyssey_workers.providers.payments import PaymentProvider, get_payment_provider
+from odyssey_workers.providers.payments import PaymentProvider
 from odyssey_workers.providers.payments.base import PaymentProviderError, ProviderUnavailableError, TransferOutcome
 from odyssey_workers.queues import JobRequest, enqueue_many
-from odyssey_workers.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ def run_weekly_payouts(
     now = now or utcnow()
     week = week or iso_week(now)
     parse_week(week)
-    size = chunk_size or get_settings().payout_chunk_size
+    size = chunk_size or payments_settings().payout_chunk_size
     released = release_all_due(now)
     eligible: list[int] = []
     skipped: dict[str, list[int]] = {}

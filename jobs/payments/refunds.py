@@ -29,10 +29,11 @@ from jobs.payments import ledger
 from jobs.payments.distribution import apportion
 from jobs.payments.models import AccountKind, Charge, ChargeStatus, Refund
 from jobs.payments.money import require_minor_units
+from jobs.payments.provider import get_payment_provider
 from odyssey_workers.db.base import utcnow
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import PermanentError
-from odyssey_workers.providers.payments import PaymentProvider, get_payment_provider
+from odyssey_workers.providers.payments import PaymentProvider
 from odyssey_workers.providers.payments.base import PaymentProviderError, RefundOutcome
 
 logger = logging.getLogger(__name__)

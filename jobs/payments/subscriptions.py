@@ -40,15 +40,16 @@ from jobs.payments.models import (
 )
 from jobs.payments.money import require_minor_units
 from jobs.payments.periods import period_end
+from jobs.payments.provider import get_payment_provider
+from jobs.payments.settings import payments_settings
 from jobs.payments.sql import chunks
 from odyssey_workers.db.base import utcnow
 from odyssey_workers.db.bulk import update_by_key
 from odyssey_workers.db.idempotent import insert_if_absent
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import PermanentError, RetryableError
-from odyssey_workers.providers.payments import PaymentProvider, get_payment_provider
+from odyssey_workers.providers.payments import PaymentProvider
 from odyssey_workers.providers.payments.base import ChargeOutcome, PaymentProviderError, ProviderUnavailableError
-from odyssey_workers.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +152,7 @@ def renew_due_subscriptions(
     """Charge every subscription due at ``now`` (or only ``subscription_ids``); see the module doc."""
     now = now or utcnow()
     provider = provider or get_payment_provider()
-    size = batch_size or get_settings().renewal_batch_size
+    size = batch_size or payments_settings().renewal_batch_size
     report = RenewalReport()
     last_id = 0
     while True:
@@ -313,8 +314,8 @@ def _record_outcomes(
     report: RenewalReport,
     events: list[notify.PaymentEvent],
 ) -> None:
-    hold = timedelta(days=get_settings().payout_hold_days)
-    schedule = get_settings().dunning_schedule_days
+    hold = timedelta(days=payments_settings().payout_hold_days)
+    schedule = payments_settings().dunning_schedule_days
     postings = []
     charge_rows: list[dict[str, Any]] = []
     sub_rows: list[dict[str, Any]] = []

@@ -17,9 +17,8 @@ import functools
 import json
 import re
 import typing
-from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, PrivateAttr, SecretStr, ValidationError, field_validator
@@ -150,75 +149,11 @@ class Settings(BaseSettings):
     content_live_idle_timeout_seconds: Annotated[float, Field(gt=0)] = 60.0  # no new segment this long: stream over
     content_live_max_clip_seconds: Annotated[float, Field(gt=0)] = 300.0
 
-    # --- notification providers --------------------------------------------------------------
-    smtp_url: str | None = None
-    email_from: str = "Odyssey <no-reply@odyssey.local>"
-    sendgrid_api_key: SecretStr | None = None
-    sendgrid_api_base: str = "https://api.sendgrid.com"
-    mailgun_api_key: SecretStr | None = None
-    mailgun_domain: str | None = None
-    mailgun_api_base: str = "https://api.mailgun.net"
-    fcm_server_key: SecretStr | None = None
-    fcm_project_id: str | None = None
-    fcm_api_base: str = "https://fcm.googleapis.com"
-    fcm_service_account_file: Path | None = None  # Google service-account JSON (else FCM_SERVER_KEY is a token)
-    apns_key_id: str | None = None
-    apns_team_id: str | None = None
-    apns_private_key: SecretStr | None = None
-    apns_topic: str | None = None
-    apns_api_base: str = "https://api.push.apple.com"
-    vapid_private_key: SecretStr | None = None
-    vapid_public_key: str | None = None
-    vapid_subject: str = "mailto:ops@odyssey.local"
-    twilio_account_sid: str | None = None
-    twilio_auth_token: SecretStr | None = None
-    twilio_from_number: str | None = None
-    twilio_api_base: str = "https://api.twilio.com"
-    webhook_allow_hosts: str = ""  # comma-separated hosts exempt from the private-address refusal
-    # notifications (jobs/notifications, docs/notifications.md): which provider each channel uses
-    email_provider: Literal["outbox", "smtp", "mailgun", "sendgrid"] = "outbox"
-    sms_provider: Literal["outbox", "twilio"] = "outbox"
-    push_provider: Literal["outbox", "live"] = "outbox"  # live: Web Push / FCM / APNs per device
-    notifications_outbox_dir: Path | None = None  # default: VAR_DIR/outbox
-    notifications_default_locale: str = "en"
-    notifications_chunk_size: Annotated[int, Field(ge=1, le=10_000)] = 500  # recipients per fan-out job
-    notifications_provider_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
-    notifications_retry_schedule: str = "10,60,300"  # seconds before each re-send of a 5xx/timeout
-    notifications_rate_limits: str = (  # sends per second per provider, shared by every worker
-        "smtp=20,mailgun=100,sendgrid=100,twilio=10,webpush=200,fcm=500,apns=500,webhook=200,discord=5"
-    )
-    notifications_ca_file: Path | None = None  # extra CA bundle for provider HTTPS/SMTP (tests, private CAs)
-    unsubscribe_base_url: str = "http://localhost:8000/notifications/unsubscribe"
-    unsubscribe_secret: SecretStr | None = None  # default: a key file created under VAR_DIR
-    mailgun_webhook_signing_key: SecretStr | None = None
-    sendgrid_webhook_public_key: str | None = None  # PEM/base64 ECDSA key of the signed event webhook
-    webhook_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 15.0
-    webhook_retry_schedule: str = "5,300,1800,7200,18000,36000,36000"  # ~27 h, then the endpoint is failing
-    dkim_selector: str | None = None  # DKIM for SMTP and the outbox (Mailgun/SendGrid sign themselves)
-    dkim_domain: str | None = None  # d= of the signature; default: the domain of EMAIL_FROM
-    dkim_private_key: SecretStr | None = None  # RSA private key, PEM; unset: mail goes unsigned
-
     # --- analytics and AI providers ----------------------------------------------------------
     mixpanel_token: SecretStr | None = None
     amplitude_api_key: SecretStr | None = None
     ga4_measurement_id: str | None = None
     ga4_api_secret: SecretStr | None = None
-
-    # --- payments ------------------------------------------------------------------------------
-    stripe_api_key: SecretStr | None = None
-    stripe_api_base: str = "https://api.stripe.com"
-    platform_commission_rate: Decimal = Decimal("0.20")
-    payout_hold_days: Annotated[int, Field(ge=0)] = 7
-    # payments (jobs/payments, docs/payments.md)
-    payment_provider: Literal["sandbox", "stripe"] = "sandbox"
-    payment_sandbox_dir: Path | None = None  # default: VAR_DIR/payments-sandbox
-    payment_sandbox_latency_ms: Annotated[int, Field(ge=0, le=10_000)] = 0  # per sandbox call (drills)
-    payout_minimum_minor: Annotated[int, Field(ge=1)] = 1000  # minor units of the payout currency
-    payout_minimums: dict[str, Annotated[int, Field(ge=1)]] = {}  # per currency, e.g. {"JPY": 1000}
-    payout_chunk_size: Annotated[int, Field(ge=1, le=10_000)] = 200  # creators per payout job
-    dunning_schedule_days: list[Annotated[int, Field(ge=1, le=60)]] = [1, 3, 5]  # retries after a failed charge
-    renewal_batch_size: Annotated[int, Field(ge=1, le=10_000)] = 500  # subscriptions per database round
-    payment_notifications: bool = True  # enqueue notifications.notify for payment/payout outcomes
 
     @field_validator("redis_url")
     @classmethod
@@ -252,31 +187,7 @@ class Settings(BaseSettings):
             raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}")
         return value.strip().upper()
 
-    @field_validator("notifications_retry_schedule", "webhook_retry_schedule")
-    @classmethod
-    def _seconds_list(cls, value: str) -> str:
-        try:
-            seconds = [float(part) for part in value.split(",") if part.strip()]
-        except ValueError:
-            seconds = [-1.0]
-        if not seconds or any(not 0 <= second < float("inf") for second in seconds):
-            raise ValueError("expected comma-separated seconds, as 5,300,1800")
-        return value
-
-    @field_validator("notifications_rate_limits")
-    @classmethod
-    def _provider_rates(cls, value: str) -> str:
-        for item in filter(None, (part.strip() for part in value.split(","))):
-            name, equals, rate = item.partition("=")
-            try:
-                valid = bool(equals and name.strip()) and 0 < float(rate) < float("inf")
-            except ValueError:
-                valid = False
-            if not valid:
-                raise ValueError("expected provider=sends-per-second pairs, as smtp=20,mailgun=100")
-        return value
-
-    @field_validator("database_url", "storage_url", "smtp_url")
+    @field_validator("database_url", "storage_url")
     @classmethod
     def _empty_means_unset(cls, value: str | None) -> str | None:
         return value or None
@@ -293,10 +204,6 @@ class Settings(BaseSettings):
         if self.storage_url:
             return self.storage_url
         return (self.var_dir / "storage").resolve().as_uri()
-
-    @property
-    def webhook_allowed_hosts(self) -> frozenset[str]:
-        return frozenset(h.strip().lower() for h in self.webhook_allow_hosts.split(",") if h.strip())
 
 
 def describe_validation_error(error: ValidationError) -> str:

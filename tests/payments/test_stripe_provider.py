@@ -10,8 +10,9 @@ import pytest
 from jobs.payments import payouts, refunds, subscriptions
 from jobs.payments.ledger_check import check_ledger
 from jobs.payments.models import Charge, Payout, Subscription
+from jobs.payments.provider import get_payment_provider
 from odyssey_workers.db.session import session_scope
-from odyssey_workers.providers.payments import ProviderUnavailableError, get_payment_provider
+from odyssey_workers.providers.payments import ProviderUnavailableError
 from odyssey_workers.providers.payments.base import PaymentProviderError
 from odyssey_workers.providers.payments.stripe_api import StripeProvider
 from odyssey_workers.settings import get_settings

@@ -39,15 +39,6 @@ return wait
 """
 
 
-def parse_rates(spec: str) -> dict[str, float]:
-    """``"smtp=20,mailgun=100"`` → ``{"smtp": 20.0, "mailgun": 100.0}``."""
-    rates: dict[str, float] = {}
-    for item in filter(None, (part.strip() for part in spec.split(","))):
-        name, _, value = item.partition("=")
-        rates[name.strip()] = float(value)
-    return rates
-
-
 class TokenBucket:
     def __init__(self, redis: Redis, name: str, rate: float, capacity: float | None = None) -> None:
         if rate <= 0:

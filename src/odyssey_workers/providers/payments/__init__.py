@@ -1,6 +1,6 @@
 """Payment providers: charge a card, transfer to a creator, refund a charge.
 
-``get_payment_provider()`` picks one from ``PAYMENT_PROVIDER``: ``sandbox`` (default, local, no
+The payments domain picks one from ``PAYMENT_PROVIDER``: ``sandbox`` (default, local, no
 account) or ``stripe`` (PaymentIntents, Connect transfers and refunds through the ``stripe``
 client at ``STRIPE_API_BASE``). Every call carries the caller's idempotency key, so a retried
 call is the same operation at the provider, never a second one.
@@ -14,7 +14,6 @@ from odyssey_workers.providers.payments.base import (
     RefundOutcome,
     TransferOutcome,
 )
-from odyssey_workers.providers.payments.factory import get_payment_provider
 
 __all__ = [
     "ChargeOutcome",
@@ -23,5 +22,4 @@ __all__ = [
     "ProviderUnavailableError",
     "RefundOutcome",
     "TransferOutcome",
-    "get_payment_provider",
 ]
