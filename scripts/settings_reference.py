@@ -1,7 +1,8 @@
 """Print (or check) the README's table of every setting: variable, default, secret, note.
 
-The table is made from the ``Settings`` model and the section comments and trailing comments
-of ``settings.py``, so it cannot drift: ``--check`` (run by the test suite) fails when the
+The table is made from the runtime's ``Settings`` model and every domain's settings model
+(``jobs/<domain>/settings.py``), with the section comments and trailing comments of their source
+files, so it cannot drift: ``--check`` (run by the test suite) fails when the
 README's copy differs from what this prints. ``--write`` updates the README in place.
 """
 
@@ -9,16 +10,18 @@ from __future__ import annotations
 
 import argparse
 import ast
+import inspect
 import re
 import sys
+import typing
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
+from pydantic_settings import NoDecode
 
-from odyssey_workers.settings import Settings
+from odyssey_workers.settings import Settings, domain_models
 
 ROOT = Path(__file__).resolve().parents[1]
-SETTINGS_SOURCE = ROOT / "src" / "odyssey_workers" / "settings.py"
 README = ROOT / "README.md"
 BEGIN, END = "<!-- settings:begin -->", "<!-- settings:end -->"
 SECTION = re.compile(r"^\s*# --- (.+?) -+\s*$")
@@ -28,29 +31,49 @@ def _is_secret(annotation: object) -> bool:
     return "SecretStr" in repr(annotation) or annotation is SecretStr
 
 
-def _default(name: str) -> str:
-    field = Settings.model_fields[name]
+def _number(value: object) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _default(model: type[BaseModel], name: str) -> str:
+    field = model.model_fields[name]
     value = field.default
     if value is None:
         return "unset"
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value) or "(empty)"
+        # A comma-separated variable (NoDecode) is shown as written; a JSON list, spaced.
+        separator = "," if any(item is NoDecode for item in field.metadata) else ", "
+        return separator.join(_number(v) for v in value) or "(empty)"
+    if isinstance(value, dict) and value:  # comma-separated name=value pairs, as the variable is written
+        return ",".join(f"{k}={_number(v)}" for k, v in value.items())
     if str(value) == "":
         return "(empty)"
     return str(value)
 
 
-def _fields_by_section() -> list[tuple[str, list[tuple[str, str]]]]:
-    """(section, [(field, trailing comment)]) in source order."""
-    lines = SETTINGS_SOURCE.read_text().splitlines()
-    tree = ast.parse(SETTINGS_SOURCE.read_text())
-    settings_class = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Settings")
-    sections: list[tuple[str, list[tuple[str, str]]]] = []
+def _choices(model: type[BaseModel], name: str) -> str:
+    """``one of a, b`` for a Literal setting, so the table names every accepted value."""
+    annotation = model.model_fields[name].annotation
+    if typing.get_origin(annotation) is typing.Literal:
+        return "one of " + ", ".join(str(arg) for arg in typing.get_args(annotation))
+    return ""
+
+
+Rows = list[tuple[str, list[tuple[type[BaseModel], str, str]]]]
+
+
+def _fields_by_section(model: type[BaseModel]) -> Rows:
+    """(section, [(model, field, trailing comment)]) in source order."""
+    source = Path(inspect.getfile(model))
+    lines = source.read_text().splitlines()
+    tree = ast.parse(source.read_text())
+    settings_class = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == model.__name__)
+    sections: Rows = []
     for node in settings_class.body:
         if not isinstance(node, ast.AnnAssign) or not isinstance(node.target, ast.Name):
             continue
         name = node.target.id
-        if name not in Settings.model_fields:
+        if name not in model.model_fields:
             continue
         section = "core"
         for line in reversed(lines[: node.lineno - 1]):
@@ -60,20 +83,22 @@ def _fields_by_section() -> list[tuple[str, list[tuple[str, str]]]]:
                 break
         source_line = lines[(node.end_lineno or node.lineno) - 1]
         comment = source_line.split("  # ", 1)[1].strip() if "  # " in source_line else ""
+        comment = "; ".join(part for part in (_choices(model, name), comment) if part)
         if not sections or sections[-1][0] != section:
             sections.append((section, []))
-        sections[-1][1].append((name, comment))
+        sections[-1][1].append((model, name, comment))
     return sections
 
 
 def render() -> str:
     out = [BEGIN, ""]
-    for section, fields in _fields_by_section():
+    sections = [section for model in (Settings, *domain_models()) for section in _fields_by_section(model)]
+    for section, fields in sections:
         title = f"**{section[0].upper()}{section[1:]}**"
         out += [title, "", "| variable | default | secret | note |", "|---|---|---|---|"]
-        for name, comment in fields:
-            secret = "yes" if _is_secret(Settings.model_fields[name].annotation) else ""
-            default = _default(name).replace("|", "\\|")
+        for model, name, comment in fields:
+            secret = "yes" if _is_secret(model.model_fields[name].annotation) else ""
+            default = _default(model, name).replace("|", "\\|")
             out.append(f"| `{name.upper()}` | `{default}` | {secret} | {comment.replace('|', '/')} |")
         out.append("")
     out.append(END)

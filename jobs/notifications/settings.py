@@ -86,21 +86,19 @@ class NotificationsSettings(DomainSettings):
     notifications_default_locale: str = "en"
     notifications_chunk_size: Annotated[int, Field(ge=1, le=10_000)] = 500  # recipients per fan-out job
     notifications_provider_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
-    notifications_retry_schedule: Seconds = [
-        10.0,
-        60.0,
-        300.0,
-    ]  # seconds before each re-send of a 5xx/timeout, as 10,60,300
-    notifications_rate_limits: Rates = parse_rates(  # sends per second per provider, shared by every worker
+    notifications_retry_schedule: Seconds = parse_seconds("10,60,300")  # seconds before each re-send of a 5xx/timeout
+    notifications_rate_limits: Rates = parse_rates(
         "smtp=20,mailgun=100,sendgrid=100,twilio=10,webpush=200,fcm=500,apns=500,webhook=200,discord=5"
-    )
+    )  # sends per second per provider, shared by every worker
     notifications_ca_file: Path | None = None  # extra CA bundle for provider HTTPS/SMTP (tests, private CAs)
     unsubscribe_base_url: str = "http://localhost:8000/notifications/unsubscribe"
     unsubscribe_secret: SecretStr | None = None  # default: a key file created under VAR_DIR
     mailgun_webhook_signing_key: SecretStr | None = None
     sendgrid_webhook_public_key: str | None = None  # PEM/base64 ECDSA key of the signed event webhook
     webhook_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 15.0
-    webhook_retry_schedule: Seconds = parse_seconds("5,300,1800,7200,18000,36000,36000")  # ~27 h, then failing
+    webhook_retry_schedule: Seconds = parse_seconds(
+        "5,300,1800,7200,18000,36000,36000"
+    )  # ~27 h, then the endpoint is failing
     dkim_selector: str | None = None  # DKIM for SMTP and the outbox (Mailgun/SendGrid sign themselves)
     dkim_domain: str | None = None  # d= of the signature; default: the domain of EMAIL_FROM
     dkim_private_key: SecretStr | None = None  # RSA private key, PEM; unset: mail goes unsigned

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from odyssey_workers.cli import main
-from odyssey_workers.settings import Settings
+from odyssey_workers.settings import Settings, domain_models
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,7 +21,10 @@ def test_readme_settings_table_is_generated_from_the_current_settings() -> None:
 
 def test_readme_names_every_setting_and_every_command() -> None:
     readme = (ROOT / "README.md").read_text()
-    missing_settings = [name.upper() for name in Settings.model_fields if f"`{name.upper()}`" not in readme]
+    models = (Settings, *domain_models())
+    missing_settings = [
+        name.upper() for model in models for name in model.model_fields if f"`{name.upper()}`" not in readme
+    ]
     assert missing_settings == []
     missing_commands = [name for name in main.commands if f"`{name}" not in readme]
     assert missing_commands == []

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from jobs.notifications.settings import notifications_settings
 from odyssey_workers.errors import ConfigurationError
 from odyssey_workers.settings import load_settings
 
@@ -41,7 +42,7 @@ def test_secrets_never_appear_in_errors_or_reprs(monkeypatch: pytest.MonkeyPatch
         load_settings()
     assert "hunter2" not in str(caught.value)
     monkeypatch.setenv("REDIS_URL", "redis://localhost:6379/0")
-    settings = load_settings()
+    settings = notifications_settings(load_settings())  # SENDGRID_API_KEY is the notifications domain's
     assert "super-secret" not in repr(settings)
     assert settings.sendgrid_api_key is not None
     assert settings.sendgrid_api_key.get_secret_value() == "SG.super-secret-value"

@@ -4,10 +4,11 @@ Each check returns one line: ``ok``, ``warn`` (works, but not as production want
 ``default`` (a provider not configured: the local default is used) or ``FAIL``. The command
 exits 1 when any check fails. Checks never print a secret, only which variables are set.
 
-It reports only what exists: a provider line for each provider the code can use (with the
-setting that selects it), and a plain "nothing reads it" warning for an accepted setting that
-no code reads yet (the analytics trackers' keys). There is no analytics or moderation line:
-neither domain has code yet.
+It reports only what exists: each domain adds its own lines (``jobs/<domain>/doctor.py``): a
+provider line for each provider its code can use (with the setting that selects it), and a
+plain "nothing reads it" warning for an accepted setting that no code reads yet (the analytics
+trackers' keys, ``VAPID_PUBLIC_KEY``). There is no analytics or moderation line: neither
+domain has code yet.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import subprocess
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
+from types import ModuleType
 
 import click
 from rich.console import Console
@@ -151,60 +153,23 @@ class Provider:
     optional: bool = False  # selected but not configured only fails its own deliveries (push kinds)
 
 
-OUTBOX = "file outbox under var/"
-PROVIDERS: list[Provider] = [
-    Provider("email: SMTP", ("smtp_url",), ("email_provider", "smtp"), OUTBOX),
-    Provider("email: SendGrid", ("sendgrid_api_key",), ("email_provider", "sendgrid"), OUTBOX),
-    Provider("email: Mailgun", ("mailgun_api_key", "mailgun_domain"), ("email_provider", "mailgun"), OUTBOX),
-    Provider("email: DKIM signing", ("dkim_selector", "dkim_private_key"), None, "SMTP and outbox mail unsigned"),
-    Provider("push: Web Push", ("vapid_private_key",), ("push_provider", "live"), OUTBOX, optional=True),
-    Provider(
-        "push: FCM",
-        ("fcm_project_id",),
-        ("push_provider", "live"),
-        OUTBOX,
-        any_of=("fcm_service_account_file", "fcm_server_key"),
-        optional=True,
-    ),
-    Provider(
-        "push: APNs",
-        ("apns_key_id", "apns_team_id", "apns_private_key", "apns_topic"),
-        ("push_provider", "live"),
-        OUTBOX,
-        optional=True,
-    ),
-    Provider(
-        "sms: Twilio",
-        ("twilio_account_sid", "twilio_auth_token", "twilio_from_number"),
-        ("sms_provider", "twilio"),
-        OUTBOX,
-    ),
-    Provider(
-        "delivery: Cloudinary",
-        ("cloudinary_cloud_name", "cloudinary_api_key", "cloudinary_api_secret"),
-        None,
-        "renditions are served from storage only",
-    ),
-    Provider("payments: Stripe", ("stripe_api_key",), ("payment_provider", "stripe"), "sandbox provider under var/"),
-]
-"""Only providers with code behind them: a setting here is read by the module that uses it."""
-
 UNREAD_SETTINGS: dict[str, str] = {
     "mixpanel_token": "no analytics forwarding exists yet",
     "amplitude_api_key": "no analytics forwarding exists yet",
     "ga4_measurement_id": "no analytics forwarding exists yet",
     "ga4_api_secret": "no analytics forwarding exists yet",
-    "vapid_public_key": "Web Push signs with VAPID_PRIVATE_KEY alone",
 }
-"""Settings the service accepts but no code reads; doctor says so when one is set."""
+"""Runtime settings the service accepts but no code reads; doctor says so when one is set."""
 
 
 def _names(fields: Iterable[str]) -> str:
     return ", ".join(name.upper() for name in fields)
 
 
-def check_provider(settings: Settings, provider: Provider) -> Check | None:
-    """One line for a provider; None when it is neither selected nor configured (nothing to say)."""
+def check_provider(settings: object, provider: Provider) -> Check | None:
+    """One line for a provider; None when it is neither selected nor configured (nothing to say).
+
+    ``settings`` is the settings model holding the provider's fields (a domain's, usually)."""
     present = [name for name in (*provider.needs, *provider.any_of) if getattr(settings, name, None)]
     missing = [name.upper() for name in provider.needs if name not in present]
     if provider.any_of and not set(provider.any_of) & set(present):
@@ -229,20 +194,53 @@ def check_provider(settings: Settings, provider: Provider) -> Check | None:
     return Check(provider.part, "ok", f"configured{chosen} ({_names(present)})")
 
 
-def check_providers(settings: Settings) -> list[Check]:
-    checks = [check for provider in PROVIDERS if (check := check_provider(settings, provider)) is not None]
-    for part, setting, default in (
-        ("email", "email_provider", OUTBOX),
-        ("push", "push_provider", OUTBOX),
-        ("sms", "sms_provider", OUTBOX),
-        ("payments", "payment_provider", "sandbox provider under var/"),
-    ):
+def check_providers(
+    settings: object,
+    providers: Iterable[Provider],
+    selectors: Iterable[tuple[str, str, str]] = (),
+    unread: dict[str, str] | None = None,
+) -> list[Check]:
+    """A domain's provider lines: each provider's, then each selector left on its local default
+    (``(part, setting, what is used)``), then each ``unread`` setting that is set (read by nothing)."""
+    checks = [check for provider in providers if (check := check_provider(settings, provider)) is not None]
+    for part, setting, default in selectors:
         value = getattr(settings, setting, None)
         if value in ("outbox", "sandbox"):
             checks.append(Check(f"{part}: provider", "default", f"{setting.upper()}={value}; using: {default}"))
-    unread = [name for name in UNREAD_SETTINGS if getattr(settings, name, None)]
-    for name in unread:
-        checks.append(Check(f"setting: {name.upper()}", "warn", f"set, but nothing reads it: {UNREAD_SETTINGS[name]}"))
+    for name, why in (unread or {}).items():
+        if getattr(settings, name, None):
+            checks.append(Check(f"setting: {name.upper()}", "warn", f"set, but nothing reads it: {why}"))
+    return checks
+
+
+def check_runtime_settings(settings: Settings) -> list[Check]:
+    return check_providers(settings, (), unread=UNREAD_SETTINGS)
+
+
+def domain_doctors() -> list[ModuleType]:
+    """Each domain's ``doctor`` module: ``PROVIDERS``, ``SELECTORS``, ``UNREAD`` and
+    ``settings_for(settings)`` (the settings model those fields live on)."""
+    from odyssey_workers.domains import import_part
+
+    return import_part("doctor")
+
+
+def all_providers() -> list[Provider]:
+    return [provider for module in domain_doctors() for provider in module.PROVIDERS]
+
+
+def all_unread_settings() -> dict[str, str]:
+    unread = dict(UNREAD_SETTINGS)
+    for module in domain_doctors():
+        unread.update(module.UNREAD)
+    return unread
+
+
+def check_domains(settings: Settings) -> list[Check]:
+    """Each domain's provider lines, in discovery order."""
+    checks: list[Check] = []
+    for module in domain_doctors():
+        checks.extend(check_providers(module.settings_for(settings), module.PROVIDERS, module.SELECTORS, module.UNREAD))
     return checks
 
 
@@ -251,7 +249,8 @@ CHECKS: list[Callable[[Settings], list[Check]]] = [
     check_database,
     check_storage,
     check_programs,
-    check_providers,
+    check_domains,
+    check_runtime_settings,
 ]
 
 
