@@ -114,13 +114,13 @@ class Catalog:
         if unknown:
             raise CatalogError(f"job {name!r}: unknown option(s) {', '.join(unknown)}")
         if not NAME_PATTERN.match(name):
-            raise CatalogError(f"job {name!r}: name must be dotted lower_snake, as 'content.optimize_image'")
+            raise CatalogError(f"job {name!r}: name must be dotted lower_snake, as '<domain>.<job>'")
         if name in self._by_name:
             raise CatalogError(f"job {name!r} is declared twice")
         function = options.get("function")
         if not isinstance(function, str) or not FUNCTION_PATTERN.match(function):
             raise CatalogError(
-                f"job {name!r}: function must be a dotted import path, as 'jobs.content.images.optimize_image'"
+                f"job {name!r}: function must be a dotted import path, as 'jobs.<domain>.<module>.<function>'"
             )
         if function in self._by_function:
             raise CatalogError(f"job {name!r}: function {function} is already job {self._by_function[function].name!r}")
@@ -181,7 +181,7 @@ class Catalog:
         """Allow the RQ callback at dotted ``path``; returns the path, for ``Callback(path)``."""
         if not isinstance(path, str) or not FUNCTION_PATTERN.match(path):
             raise CatalogError(
-                f"callback {path!r}: must be a dotted import path, as 'jobs.content.pipeline.on_step_failed'"
+                f"callback {path!r}: must be a dotted import path, as 'jobs.<domain>.<module>.<function>'"
             )
         if path in self._callbacks:
             raise CatalogError(f"callback {path!r} is declared twice")

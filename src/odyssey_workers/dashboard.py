@@ -79,7 +79,7 @@ def display_name(job: Job) -> str:
     """The catalog name of a job running a catalog function, however it was enqueued.
 
     ``enqueue()`` sets the description to the catalog name; a plain RQ producer's job carries
-    RQ's call string (``jobs.content.images.optimize_image(asset_id=1)``) instead.
+    RQ's call string (``jobs.<domain>.<module>.<function>(asset_id=1)``) instead.
     """
     try:
         name = job.job_name if isinstance(job, CatalogJob) else None

@@ -71,7 +71,7 @@ def import_part(part: str) -> list[ModuleType]:
 
 
 def short_name(domain: str) -> str:
-    """The last component of a domain's package name (``jobs.payments`` → ``payments``)."""
+    """The last component of a domain's package name (``jobs.<domain>`` → ``<domain>``)."""
     return domain.rsplit(".", 1)[-1]
 
 
