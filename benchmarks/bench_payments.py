@@ -73,18 +73,46 @@ def _rate_rows(area: str, unit: str, naive: Measure, naive_n: int, ours: Measure
     naive_rate, ours_rate = naive_n / naive.seconds, ours_n / ours.seconds
     naive_trips, ours_trips = naive.round_trips / naive_n, ours.round_trips / ours_n
     return [
-        Row(area, f"{unit} per second", "naive ORM, commit each", naive_rate, ours_rate, f"{unit}/s",
-            ours_rate / naive_rate, ">= 5x", ours_rate >= 5 * naive_rate, note),
-        Row(area, f"round trips per {unit.rstrip('s')}", "naive ORM, commit each", naive_trips, ours_trips,
-            "round trips", naive_trips / ours_trips, "fewer", ours_trips < naive_trips),
-    ]  # fmt: skip
+        Row(
+            area,
+            f"{unit} per second",
+            "naive ORM, commit each",
+            naive_rate,
+            ours_rate,
+            f"{unit}/s",
+            ours_rate / naive_rate,
+            ">= 5x",
+            ours_rate >= 5 * naive_rate,
+            note,
+        ),
+        Row(
+            area,
+            f"round trips per {unit.rstrip('s')}",
+            "naive ORM, commit each",
+            naive_trips,
+            ours_trips,
+            "round trips",
+            naive_trips / ours_trips,
+            "fewer",
+            ours_trips < naive_trips,
+        ),
+    ]
 
 
 def _memory_row(area: str, small: Measure, small_n: int, large: Measure, large_n: int) -> Row:
     flat = large.peak_rss_mb <= 1.5 * max(small.peak_rss_mb, 0.0) + FLAT_MEMORY_SLACK_MB
-    return Row(area, f"peak RSS growth, {small_n:,} vs {large_n:,}", f"ours at {small_n:,}", small.peak_rss_mb,
-               large.peak_rss_mb, "MB", (small.peak_rss_mb + 1) / (large.peak_rss_mb + 1), "flat", flat,
-               f"{large_n / small_n:.0f}x the items; flat = <= 1.5x + {FLAT_MEMORY_SLACK_MB:.0f} MB")  # fmt: skip
+    return Row(
+        area,
+        f"peak RSS growth, {small_n:,} vs {large_n:,}",
+        f"ours at {small_n:,}",
+        small.peak_rss_mb,
+        large.peak_rss_mb,
+        "MB",
+        (small.peak_rss_mb + 1) / (large.peak_rss_mb + 1),
+        "flat",
+        flat,
+        f"{large_n / small_n:.0f}x the items; flat = <= 1.5x + {FLAT_MEMORY_SLACK_MB:.0f} MB",
+    )
 
 
 def memory_sizes(total: int) -> tuple[int, int]:
@@ -155,9 +183,20 @@ def bench_backend(backend: str, quick: bool) -> list[Row]:
                 seed_subscriptions(session, earners, count, first_user=step * 10_000_000, due=due)
             peaks.append(traced_peak_mb(lambda due=due: subscriptions.renew_due_subscriptions(due, provider=provider)))
         (small_peak, large_peak), (a, b) = peaks, memory_sizes(subs)
-        rows.append(Row(area, f"peak Python heap (tracemalloc), {a:,} vs {b:,}", f"ours at {a:,}", small_peak,
-                        large_peak, "MB", small_peak / large_peak, "flat", large_peak <= 1.5 * small_peak + 1,
-                        f"{b // a}x the subscriptions; flat = <= 1.5x + 1 MB"))  # fmt: skip
+        rows.append(
+            Row(
+                area,
+                f"peak Python heap (tracemalloc), {a:,} vs {b:,}",
+                f"ours at {a:,}",
+                small_peak,
+                large_peak,
+                "MB",
+                small_peak / large_peak,
+                "flat",
+                large_peak <= 1.5 * small_peak + 1,
+                f"{b // a}x the subscriptions; flat = <= 1.5x + 1 MB",
+            )
+        )
 
         with session_scope() as session:
             payees = seed_creators(session, creators, first_id=100_000)
@@ -170,8 +209,9 @@ def bench_backend(backend: str, quick: bool) -> list[Row]:
         chunk = 500
         with measure(trips) as small_p:
             for start in range(0, quarter, chunk):
-                payouts.pay_creators(week, rest[start : min(start + chunk, quarter)], provider=provider,
-                                     send_notifications=False)  # fmt: skip
+                payouts.pay_creators(
+                    week, rest[start : min(start + chunk, quarter)], provider=provider, send_notifications=False
+                )
         with measure(trips) as large_p:
             for start in range(quarter, len(rest), chunk):
                 payouts.pay_creators(week, rest[start : start + chunk], provider=provider, send_notifications=False)
@@ -183,14 +223,31 @@ def bench_backend(backend: str, quick: bool) -> list[Row]:
         peaks = []
         for step, count in enumerate(memory_sizes(creators), start=50):
             group = seed_and_fund(count, first_id=step * 1_000_000)
-            peaks.append(traced_peak_mb(lambda group=group, step=step: [
-                payouts.pay_creators(f"2026-W{step}", group[i : i + chunk], provider=provider, send_notifications=False)
-                for i in range(0, len(group), chunk)
-            ]))  # fmt: skip
+            peaks.append(
+                traced_peak_mb(
+                    lambda group=group, step=step: [
+                        payouts.pay_creators(
+                            f"2026-W{step}", group[i : i + chunk], provider=provider, send_notifications=False
+                        )
+                        for i in range(0, len(group), chunk)
+                    ]
+                )
+            )
         (small_peak, large_peak), (a, b) = peaks, memory_sizes(creators)
-        rows.append(Row(area, f"peak Python heap (tracemalloc), {a:,} vs {b:,}", f"ours at {a:,}", small_peak,
-                        large_peak, "MB", small_peak / large_peak, "flat", large_peak <= 1.5 * small_peak + 1,
-                        f"{b // a}x the creators; flat = <= 1.5x + 1 MB"))  # fmt: skip
+        rows.append(
+            Row(
+                area,
+                f"peak Python heap (tracemalloc), {a:,} vs {b:,}",
+                f"ours at {a:,}",
+                small_peak,
+                large_peak,
+                "MB",
+                small_peak / large_peak,
+                "flat",
+                large_peak <= 1.5 * small_peak + 1,
+                f"{b // a}x the creators; flat = <= 1.5x + 1 MB",
+            )
+        )
     return rows
 
 

@@ -40,12 +40,40 @@ def make_clip(path: Path, seconds: int) -> None:
         "[src]crop=1920:1080:x='t*40':y='t*20',noise=alls=20:allf=t+u,format=yuv420p[v]"
     )
     subprocess.run(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-filter_complex", graph,
-         "-f", "lavfi", "-i", f"sine=f=440:d={seconds}:sample_rate=48000",
-         "-map", "[v]", "-map", "0:a", "-c:v", "libx264", "-preset", "veryfast", "-b:v", "18M", "-maxrate", "24M",
-         "-bufsize", "36M", "-c:a", "aac", "-b:a", "192k", str(path)],
+        [
+            "ffmpeg",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-filter_complex",
+            graph,
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=f=440:d={seconds}:sample_rate=48000",
+            "-map",
+            "[v]",
+            "-map",
+            "0:a",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-b:v",
+            "18M",
+            "-maxrate",
+            "24M",
+            "-bufsize",
+            "36M",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "192k",
+            str(path),
+        ],
         check=True,
-    )  # fmt: skip
+    )
 
 
 def baseline_ladder(source: Path, out_dir: Path, settings, rungs, fps: float) -> None:  # type: ignore[no-untyped-def]
@@ -84,10 +112,24 @@ def ssim(rendition: Path, source: Path, width: int, height: int) -> float:
         f"[1:v]scale={width}:{height},setsar=1,format=yuv420p,setpts=PTS-STARTPTS[r];[d][r]ssim"
     )
     done = subprocess.run(
-        ["ffmpeg", "-hide_banner", "-nostdin", "-i", str(rendition), "-i", str(source),
-         "-lavfi", graph, "-f", "null", "-"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [
+            "ffmpeg",
+            "-hide_banner",
+            "-nostdin",
+            "-i",
+            str(rendition),
+            "-i",
+            str(source),
+            "-lavfi",
+            graph,
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     found = SSIM_PATTERN.findall(done.stderr)
     return float(found[-1])
 
@@ -110,12 +152,37 @@ def live_latency(work: Path, segments: int) -> tuple[float, float]:
     folder = work / "live-in"
     folder.mkdir()
     subprocess.run(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", f"testsrc2=s=1280x720:r=30:d={segments}",
-         "-f", "lavfi", "-i", f"sine=d={segments}", "-c:v", "libx264", "-preset", "ultrafast", "-g", "30",
-         "-c:a", "aac", "-f", "segment", "-segment_time", "1", "-segment_format", "mpegts",
-         str(folder / "seg_%05d.ts")],
+        [
+            "ffmpeg",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=s=1280x720:r=30:d={segments}",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=d={segments}",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "30",
+            "-c:a",
+            "aac",
+            "-f",
+            "segment",
+            "-segment_time",
+            "1",
+            "-segment_format",
+            "mpegts",
+            str(folder / "seg_%05d.ts"),
+        ],
         check=True,
-    )  # fmt: skip
+    )
     storage = LocalStorage(work / "live-storage")
     rows = []
     worst = 0.0
@@ -156,30 +223,77 @@ def run(quick: bool) -> list[Row]:
         load = os.getloadavg()[0]
         shared = f"best of {repeats}; {os.cpu_count()} cores shared with other work (load {load:.1f})"
         rows = [
-            Row("video", "HLS ladder wall time", "3 separate ffmpeg runs", base_wall, ours_wall, "s",
-                base_wall / ours_wall, ">= 1.3x", base_wall / ours_wall >= 1.3, shared),
-            Row("video", "HLS ladder CPU time", "3 separate ffmpeg runs", base_cpu, ours_cpu, "cpu-s",
-                base_cpu / ours_cpu, ">= 1.25x", base_cpu / ours_cpu >= 1.25, shared),
-            Row("video", "real-time factor (clip s / wall s)", "real time", 1.0, seconds / ours_wall, "x",
-                seconds / ours_wall, ">= 1.0x", seconds / ours_wall >= 1.0,
+            Row(
+                "video",
+                "HLS ladder wall time",
+                "3 separate ffmpeg runs",
+                base_wall,
+                ours_wall,
+                "s",
+                base_wall / ours_wall,
+                ">= 1.3x",
+                base_wall / ours_wall >= 1.3,
+                shared,
+            ),
+            Row(
+                "video",
+                "HLS ladder CPU time",
+                "3 separate ffmpeg runs",
+                base_cpu,
+                ours_cpu,
+                "cpu-s",
+                base_cpu / ours_cpu,
+                ">= 1.25x",
+                base_cpu / ours_cpu >= 1.25,
+                shared,
+            ),
+            Row(
+                "video",
+                "real-time factor (clip s / wall s)",
+                "real time",
+                1.0,
+                seconds / ours_wall,
+                "x",
+                seconds / ours_wall,
+                ">= 1.0x",
+                seconds / ours_wall >= 1.0,
                 f"{seconds} s 1080p30 clip, preset {settings.content_video_x264_preset}; baseline "
                 f"{seconds / base_wall:.2f}x; ours needs {ours_cpu / seconds:.2f} cores on average to keep "
-                f"up (baseline {base_cpu / seconds:.2f}); load {load:.1f}"),
-        ]  # fmt: skip
+                f"up (baseline {base_cpu / seconds:.2f}); load {load:.1f}",
+            ),
+        ]
         for rung in rungs:
             base_ssim = ssim(joined_segments(work / "base0" / rung.name), source, rung.width, rung.height)
             ours_ssim = ssim(joined_segments(work / "ours0" / rung.name), source, rung.width, rung.height)
             rows.append(
-                Row("video", f"SSIM {rung.name}", "3 separate ffmpeg runs", base_ssim, ours_ssim, "ssim",
-                    ours_ssim / base_ssim, "within 0.005", abs(ours_ssim - base_ssim) <= 0.005,
-                    f"difference {ours_ssim - base_ssim:+.4f}")
-            )  # fmt: skip
+                Row(
+                    "video",
+                    f"SSIM {rung.name}",
+                    "3 separate ffmpeg runs",
+                    base_ssim,
+                    ours_ssim,
+                    "ssim",
+                    ours_ssim / base_ssim,
+                    "within 0.005",
+                    abs(ours_ssim - base_ssim) <= 0.005,
+                    f"difference {ours_ssim - base_ssim:+.4f}",
+                )
+            )
         latency, segment_seconds = live_latency(work, 4 if quick else 8)
         rows.append(
-            Row("video", "live segment -> playlist latency", "one segment's duration", segment_seconds, latency, "s",
-                segment_seconds / latency, "< 1 segment", latency < segment_seconds,
-                "720p30 1 s segments; worst segment, including one full poll interval")
-        )  # fmt: skip
+            Row(
+                "video",
+                "live segment -> playlist latency",
+                "one segment's duration",
+                segment_seconds,
+                latency,
+                "s",
+                segment_seconds / latency,
+                "< 1 segment",
+                latency < segment_seconds,
+                "720p30 1 s segments; worst segment, including one full poll interval",
+            )
+        )
         return rows
 
 

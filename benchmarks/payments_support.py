@@ -115,9 +115,11 @@ def seed_creators(session: Session, count: int, first_id: int) -> list[int]:
         session.execute(insert(Creator), [{"id": i, "user_id": i, "handle": f"c{i}", "settings": {}} for i in part])
         session.execute(
             insert(CreatorPaymentProfile),
-            [{"creator_id": i, "payout_destination": f"acct_{i}", "payout_currency": "EUR", "payout_verified": True}
-             for i in part],
-        )  # fmt: skip
+            [
+                {"creator_id": i, "payout_destination": f"acct_{i}", "payout_currency": "EUR", "payout_verified": True}
+                for i in part
+            ],
+        )
     return ids
 
 
@@ -137,21 +139,45 @@ def seed_subscriptions(session: Session, creators: list[int], count: int, first_
         rows = []
         for u in users:
             creator_id = creators[u % len(creators)]
-            rows.append({"user_id": u, "plan_id": plans[creator_id], "creator_id": creator_id, "status": "active",
-                         "payment_token": "tok_ok", "billing_country": "FR", "billing_region": None,
-                         "anchor_at": due, "periods_paid": 0, "current_period_start": due - timedelta(days=30),
-                         "current_period_end": due, "next_attempt_at": due, "failed_attempts": 0,
-                         "cancel_at_period_end": False, "created_at": due, "updated_at": due})  # fmt: skip
+            rows.append(
+                {
+                    "user_id": u,
+                    "plan_id": plans[creator_id],
+                    "creator_id": creator_id,
+                    "status": "active",
+                    "payment_token": "tok_ok",
+                    "billing_country": "FR",
+                    "billing_region": None,
+                    "anchor_at": due,
+                    "periods_paid": 0,
+                    "current_period_start": due - timedelta(days=30),
+                    "current_period_end": due,
+                    "next_attempt_at": due,
+                    "failed_attempts": 0,
+                    "cancel_at_period_end": False,
+                    "created_at": due,
+                    "updated_at": due,
+                }
+            )
         session.execute(insert(Subscription), rows)
 
 
 def fund_creators(session: Session, creators: list[int], amount: int) -> None:
     for start in range(0, len(creators), 2000):
-        ledger.post_many(session, [
-            ledger.Posting(f"fund:{c}", "bench", ((ledger.processor_clearing("EUR"), -amount),
-                           (ledger.creator_account(c, AccountKind.CREATOR_AVAILABLE, "EUR"), amount)))
-            for c in creators[start : start + 2000]
-        ])  # fmt: skip
+        ledger.post_many(
+            session,
+            [
+                ledger.Posting(
+                    f"fund:{c}",
+                    "bench",
+                    (
+                        (ledger.processor_clearing("EUR"), -amount),
+                        (ledger.creator_account(c, AccountKind.CREATOR_AVAILABLE, "EUR"), amount),
+                    ),
+                )
+                for c in creators[start : start + 2000]
+            ],
+        )
 
 
 def _naive_post(session: Session, posting: ledger.Posting) -> None:
@@ -180,19 +206,40 @@ def naive_renew(engine: Engine, subscription_ids: list[int], provider: InstantPr
             assert plan is not None
             profile = session.get(CreatorPaymentProfile, sub.creator_id)
             rate = profile.commission_rate if profile and profile.commission_rate is not None else Decimal("0.20")
-            split = distribution.split_charge(plan.price_minor, plan.currency, tax.lookup(sub.billing_country),
-                                              inclusive=plan.tax_inclusive, commission_rate=rate)  # fmt: skip
+            split = distribution.split_charge(
+                plan.price_minor,
+                plan.currency,
+                tax.lookup(sub.billing_country),
+                inclusive=plan.tax_inclusive,
+                commission_rate=rate,
+            )
             key = f"naive:{sub.id}:{sub.current_period_end:%Y%m%d}"
-            outcome = provider.charge(amount=split.gross, currency=split.currency, token=sub.payment_token,
-                                      idempotency_key=key)  # fmt: skip
-            session.add(Charge(idempotency_key=key, subscription_id=sub.id, user_id=sub.user_id,
-                               creator_id=sub.creator_id, status="succeeded", currency=split.currency,
-                               gross_amount=split.gross, net_amount=split.net, tax_amount=split.tax,
-                               commission_amount=split.commission, creator_amount=split.creator,
-                               commission_rate=rate, tax_lines=[line.as_json() for line in split.tax_lines],
-                               tax_inclusive=plan.tax_inclusive, billing_country=sub.billing_country,
-                               payment_token=sub.payment_token, provider="bench",
-                               provider_reference=outcome.reference, settled_at=NOW))  # fmt: skip
+            outcome = provider.charge(
+                amount=split.gross, currency=split.currency, token=sub.payment_token, idempotency_key=key
+            )
+            session.add(
+                Charge(
+                    idempotency_key=key,
+                    subscription_id=sub.id,
+                    user_id=sub.user_id,
+                    creator_id=sub.creator_id,
+                    status="succeeded",
+                    currency=split.currency,
+                    gross_amount=split.gross,
+                    net_amount=split.net,
+                    tax_amount=split.tax,
+                    commission_amount=split.commission,
+                    creator_amount=split.creator,
+                    commission_rate=rate,
+                    tax_lines=[line.as_json() for line in split.tax_lines],
+                    tax_inclusive=plan.tax_inclusive,
+                    billing_country=sub.billing_country,
+                    payment_token=sub.payment_token,
+                    provider="bench",
+                    provider_reference=outcome.reference,
+                    settled_at=NOW,
+                )
+            )
             _naive_post(session, distribution.charge_posting(key, sub.creator_id, split))
             sub.periods_paid += 1
             sub.current_period_start = sub.current_period_end
@@ -213,8 +260,18 @@ def naive_payouts(engine: Engine, creator_ids: list[int], week: str, provider: I
             amount = account.balance
             key = f"naive-payout:{creator_id}:{week}"
             destination = profile.payout_destination or ""
-            session.add(Payout(creator_id=creator_id, week=week, idempotency_key=key, status="paid", currency="EUR",
-                               amount=amount, provider="bench", destination=destination))  # fmt: skip
+            session.add(
+                Payout(
+                    creator_id=creator_id,
+                    week=week,
+                    idempotency_key=key,
+                    status="paid",
+                    currency="EUR",
+                    amount=amount,
+                    provider="bench",
+                    destination=destination,
+                )
+            )
             _naive_post(
                 session, ledger.Posting(f"{key}:initiate", "payout", ((available, -amount), (in_transit, amount)))
             )

@@ -32,12 +32,18 @@ def run() -> None:
         for fan, token in zip(fans, ["tok_ok", "tok_ok", "tok_decline"], strict=True):
             session.add(
                 Subscription(
-                    user_id=fan, plan_id=plan.id, creator_id=creator_id, status="active", payment_token=token,
-                    billing_country="DE", anchor_at=now - timedelta(days=31),
-                    current_period_start=now - timedelta(days=31), current_period_end=now - timedelta(minutes=1),
+                    user_id=fan,
+                    plan_id=plan.id,
+                    creator_id=creator_id,
+                    status="active",
+                    payment_token=token,
+                    billing_country="DE",
+                    anchor_at=now - timedelta(days=31),
+                    current_period_start=now - timedelta(days=31),
+                    current_period_end=now - timedelta(minutes=1),
                     next_attempt_at=now - timedelta(minutes=1),
                 )
-            )  # fmt: skip
+            )
     renewals = wait_for_jobs([odyssey_workers.enqueue("payments.renew_subscriptions")], "the renewal run")
     console.print(f"   renewals: {short(renewals[0])}")
     week = now.strftime("%G-W%V")

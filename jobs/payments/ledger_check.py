@@ -122,10 +122,16 @@ def _accounts(session: Session, report: LedgerReport) -> None:
         .outerjoin(sums, sums.c.account_id == LedgerAccount.id)
         .where((LedgerAccount.balance != derived) | (LedgerAccount.non_negative & (derived < 0)))
     ).all()
-    drift = [f"account {r.code}: cached balance {r.balance} but entries give {r.derived}" for r in rows
-             if r.balance != r.derived]  # fmt: skip
-    below = [f"account {r.code}: balance {r.derived} is below zero, which it may not be" for r in rows
-             if r.non_negative and r.derived < 0]  # fmt: skip
+    drift = [
+        f"account {r.code}: cached balance {r.balance} but entries give {r.derived}"
+        for r in rows
+        if r.balance != r.derived
+    ]
+    below = [
+        f"account {r.code}: balance {r.derived} is below zero, which it may not be"
+        for r in rows
+        if r.non_negative and r.derived < 0
+    ]
     report.add(drift, len(drift))
     report.add(below, len(below))
 
@@ -172,8 +178,9 @@ def _payouts(session: Session, report: LedgerReport) -> None:
     lines = []
     for key, status, initiate, settle, reverse in rows:
         if expected.get(status) != (initiate, settle, reverse):
-            lines.append(f"payout {key} is {status} but the ledger has initiate={initiate} settle={settle} "
-                         f"reverse={reverse}")  # fmt: skip
+            lines.append(
+                f"payout {key} is {status} but the ledger has initiate={initiate} settle={settle} reverse={reverse}"
+            )
     report.add(lines, len(lines))
 
 
@@ -183,19 +190,22 @@ def _stale(session: Session, report: LedgerReport, now: datetime) -> None:
             Charge.status == ChargeStatus.PENDING.value, Charge.created_at < now - STALE_PENDING
         )
     ).all()
-    report.add([f"charge {k} pending since {t:%Y-%m-%d %H:%M}: provider outcome unknown" for k, t in charges],
-               len(charges))  # fmt: skip
+    report.add(
+        [f"charge {k} pending since {t:%Y-%m-%d %H:%M}: provider outcome unknown" for k, t in charges], len(charges)
+    )
     refunds = session.execute(
         select(Refund.idempotency_key, Refund.created_at).where(
             Refund.status == "pending", Refund.created_at < now - STALE_PENDING
         )
     ).all()
-    report.add([f"refund {k} pending since {t:%Y-%m-%d %H:%M}: provider outcome unknown" for k, t in refunds],
-               len(refunds))  # fmt: skip
+    report.add(
+        [f"refund {k} pending since {t:%Y-%m-%d %H:%M}: provider outcome unknown" for k, t in refunds], len(refunds)
+    )
     payouts = session.execute(
         select(Payout.idempotency_key, Payout.created_at).where(
             Payout.status == PayoutStatus.IN_TRANSIT.value, Payout.created_at < now - STALE_IN_TRANSIT
         )
     ).all()
-    report.add([f"payout {k} in transit since {t:%Y-%m-%d %H:%M}: re-run its payout job" for k, t in payouts],
-               len(payouts))  # fmt: skip
+    report.add(
+        [f"payout {k} in transit since {t:%Y-%m-%d %H:%M}: re-run its payout job" for k, t in payouts], len(payouts)
+    )

@@ -116,8 +116,12 @@ def run_weekly_payouts(
         ).all()
     eligible = sorted(set(eligible))
     if skipped.get(payout_preview.ON_HOLD):
-        logger.warning("payouts %s: %d creators on hold skipped: %s", week, len(skipped[payout_preview.ON_HOLD]),
-                       skipped[payout_preview.ON_HOLD][:50])  # fmt: skip
+        logger.warning(
+            "payouts %s: %d creators on hold skipped: %s",
+            week,
+            len(skipped[payout_preview.ON_HOLD]),
+            skipped[payout_preview.ON_HOLD][:50],
+        )
     batches = [list(part) for part in chunks(eligible, size)]
     if fan_out:
         enqueue_many([JobRequest("payments.pay_creators", {"week": week, "creator_ids": batch}) for batch in batches])

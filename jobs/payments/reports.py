@@ -81,8 +81,16 @@ def compute_daily_metrics(session: Session, day: date) -> int:
         .group_by(Charge.creator_id, Charge.currency)
     ):
         creator_id, currency, count, gross, tax_amount, commission, creator = r
-        add(creator_id, currency, charges=count, gross_revenue=gross, tax=tax_amount, net_revenue=gross - tax_amount,
-            commission=commission, creator_earnings=creator)  # fmt: skip
+        add(
+            creator_id,
+            currency,
+            charges=count,
+            gross_revenue=gross,
+            tax=tax_amount,
+            net_revenue=gross - tax_amount,
+            commission=commission,
+            creator_earnings=creator,
+        )
     for creator_id, currency, refunded in session.execute(
         select(Charge.creator_id, Refund.currency, func.sum(Refund.amount))
         .join(Charge, Charge.id == Refund.charge_id)
@@ -169,30 +177,52 @@ def monthly_revenue_report(month: str) -> dict[str, Any]:
     with session_scope() as session:
         handles = dict(session.execute(select(Creator.id, Creator.handle)).all())
         for creator_id, currency, count, gross, tax_amount, commission, creator in session.execute(
-            select(Charge.creator_id, Charge.currency, func.count(), func.sum(Charge.gross_amount),
-                   func.sum(Charge.tax_amount), func.sum(Charge.commission_amount), func.sum(Charge.creator_amount))
+            select(
+                Charge.creator_id,
+                Charge.currency,
+                func.count(),
+                func.sum(Charge.gross_amount),
+                func.sum(Charge.tax_amount),
+                func.sum(Charge.commission_amount),
+                func.sum(Charge.creator_amount),
+            )
             .where(Charge.status == ChargeStatus.SUCCEEDED.value, Charge.settled_at >= start, Charge.settled_at < end)
             .group_by(Charge.creator_id, Charge.currency)
-        ):  # fmt: skip
+        ):
             row = table[(creator_id, currency)]
             row.update(charges=count, gross=gross, tax=tax_amount, commission=commission, creator=creator)
         for creator_id, currency, refunded, r_commission, r_creator in session.execute(
-            select(Charge.creator_id, Refund.currency, func.sum(Refund.amount), func.sum(Refund.commission_amount),
-                   func.sum(Refund.creator_amount))
+            select(
+                Charge.creator_id,
+                Refund.currency,
+                func.sum(Refund.amount),
+                func.sum(Refund.commission_amount),
+                func.sum(Refund.creator_amount),
+            )
             .join(Charge, Charge.id == Refund.charge_id)
             .where(Refund.created_at >= start, Refund.created_at < end)
             .group_by(Charge.creator_id, Refund.currency)
-        ):  # fmt: skip
-            table[(creator_id, currency)].update(refunds=refunded, refunded_commission=r_commission,
-                                                 refunded_creator=r_creator)  # fmt: skip
+        ):
+            table[(creator_id, currency)].update(
+                refunds=refunded, refunded_commission=r_commission, refunded_creator=r_creator
+            )
         for creator_id, currency, paid in session.execute(
             select(Payout.creator_id, Payout.currency, func.sum(Payout.amount))
             .where(Payout.status == PayoutStatus.PAID.value, Payout.settled_at >= start, Payout.settled_at < end)
             .group_by(Payout.creator_id, Payout.currency)
         ):
             table[(creator_id, currency)]["paid_out"] = paid
-    columns = ["charges", "gross", "tax", "commission", "creator", "refunds", "refunded_commission",
-               "refunded_creator", "paid_out"]  # fmt: skip
+    columns = [
+        "charges",
+        "gross",
+        "tax",
+        "commission",
+        "creator",
+        "refunds",
+        "refunded_commission",
+        "refunded_creator",
+        "paid_out",
+    ]
     totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     rows = []
     for (creator_id, currency), figures in sorted(table.items()):
@@ -235,14 +265,32 @@ def monthly_tax_report(month: str) -> dict[str, Any]:
                 row = figures[(jurisdiction, currency)]
                 row["refunded_taxable"] += amount - tax_amount
                 row["tax_refunded"] += int(part)
-    header = ["month", "jurisdiction", "currency", "charges", "taxable_amount_minor", "tax_collected_minor",
-              "refunded_taxable_amount_minor", "tax_refunded_minor", "net_tax_minor"]  # fmt: skip
+    header = [
+        "month",
+        "jurisdiction",
+        "currency",
+        "charges",
+        "taxable_amount_minor",
+        "tax_collected_minor",
+        "refunded_taxable_amount_minor",
+        "tax_refunded_minor",
+        "net_tax_minor",
+    ]
     by_jurisdiction: dict[str, list[list[Any]]] = defaultdict(list)
     for (jurisdiction, currency), row in sorted(figures.items()):
         by_jurisdiction[jurisdiction].append(
-            [month, jurisdiction, currency, row["charges"], row["taxable"], row["collected"],
-             row["refunded_taxable"], row["tax_refunded"], row["collected"] - row["tax_refunded"]]
-        )  # fmt: skip
+            [
+                month,
+                jurisdiction,
+                currency,
+                row["charges"],
+                row["taxable"],
+                row["collected"],
+                row["refunded_taxable"],
+                row["tax_refunded"],
+                row["collected"] - row["tax_refunded"],
+            ]
+        )
     storage = get_storage()
     keys = []
     for jurisdiction, rows in by_jurisdiction.items():

@@ -97,17 +97,27 @@ class BundledRedis:
         binary = self.binary or redis_server_binary()
         return [
             str(binary),
-            "--port", "0",  # no TCP listener: only this machine's processes, through the socket
-            "--unixsocket", str(self.socket_path),
-            "--unixsocketperm", "700",
-            "--dir", str(self.data_dir),
-            "--appendonly", "yes",
-            "--appendfsync", "everysec",
-            "--maxmemory-policy", "noeviction",
-            "--save", "",  # the append-only file is the durable copy; no extra RDB snapshots
-            "--daemonize", "no",
-            "--logfile", str(self.log_path),
-        ]  # fmt: skip
+            "--port",
+            "0",  # no TCP listener: only this machine's processes, through the socket
+            "--unixsocket",
+            str(self.socket_path),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(self.data_dir),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--maxmemory-policy",
+            "noeviction",
+            "--save",
+            "",  # the append-only file is the durable copy; no extra RDB snapshots
+            "--daemonize",
+            "no",
+            "--logfile",
+            str(self.log_path),
+        ]
 
     def _check_socket_path(self) -> None:
         if len(str(self.socket_path).encode()) > MAX_SOCKET_PATH_BYTES:

@@ -114,9 +114,21 @@ class Settings(BaseSettings):
     content_video_max_fps: Annotated[float, Field(gt=0)] = 120.0
     content_video_codecs: list[str] = ["h264", "hevc", "vp8", "vp9", "av1", "mpeg4", "mpeg2video", "prores", "mjpeg"]
     content_audio_codecs: list[str] = [
-        "aac", "mp3", "opus", "vorbis", "flac", "alac", "ac3", "eac3",
-        "pcm_s16le", "pcm_s16be", "pcm_s24le", "pcm_s32le", "pcm_f32le", "pcm_u8",
-    ]  # fmt: skip
+        "aac",
+        "mp3",
+        "opus",
+        "vorbis",
+        "flac",
+        "alac",
+        "ac3",
+        "eac3",
+        "pcm_s16le",
+        "pcm_s16be",
+        "pcm_s24le",
+        "pcm_s32le",
+        "pcm_f32le",
+        "pcm_u8",
+    ]
     content_audio_max_bytes: Annotated[int, Field(ge=1)] = 2 * 1024**3
     content_audio_max_duration_seconds: Annotated[float, Field(gt=0)] = 6 * 3600.0
     content_video_ladder_kbps: dict[int, int] = {1080: 5000, 720: 2800, 480: 1400, 360: 800}  # height: max kbit/s

@@ -50,8 +50,14 @@ def clip(
         if fmt == "webm":
             args = [a for a in args if a not in ("-preset", "ultrafast")] + ["-deadline", "realtime"]
     if audio:
-        args += {"mp4": ["-c:a", "aac"], "webm": ["-c:a", "libopus"], "mp3": ["-c:a", "libmp3lame"],
-                 "wav": ["-c:a", "pcm_s16le"], "m4a": ["-c:a", "aac"], "ts": ["-c:a", "aac"]}[fmt]  # fmt: skip
+        args += {
+            "mp4": ["-c:a", "aac"],
+            "webm": ["-c:a", "libopus"],
+            "mp3": ["-c:a", "libmp3lame"],
+            "wav": ["-c:a", "pcm_s16le"],
+            "m4a": ["-c:a", "aac"],
+            "ts": ["-c:a", "aac"],
+        }[fmt]
     muxer = {"ts": "mpegts", "m4a": "ipod"}.get(fmt, fmt)
     ffmpeg(*args, "-f", muxer, str(out))
     return out.read_bytes()

@@ -67,10 +67,22 @@ def keyframe_times(data: bytes, tmp_path, name: str) -> list[float]:
     path = tmp_path / name
     path.write_bytes(data)
     out = subprocess.run(
-        ["ffprobe", "-v", "error", "-select_streams", "v", "-show_entries", "packet=pts_time,flags",
-         "-of", "json", str(path)],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-select_streams",
+            "v",
+            "-show_entries",
+            "packet=pts_time,flags",
+            "-of",
+            "json",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return [round(float(p["pts_time"]), 3) for p in json.loads(out)["packets"] if "K" in p["flags"]]
 
 
@@ -140,8 +152,10 @@ def stored_rendition(storage, row: dict, tmp_path) -> list[tuple[float, int, flo
         path.write_bytes(data)
         out = subprocess.run(
             ["ffprobe", "-v", "error", "-show_entries", "packet=pts_time", "-of", "json", str(path)],
-            capture_output=True, text=True, check=True,
-        ).stdout  # fmt: skip
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         first_pts = min(float(p["pts_time"]) for p in json.loads(out)["packets"])
         segments.append((float(seconds), len(data), first_pts))
     return segments

@@ -25,13 +25,44 @@ def broadcast(folder, seconds: int = BROADCAST_SECONDS) -> subprocess.Popen[byte
     when complete (temp_file), as an ingest server would drop them."""
     folder.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re",
-         "-f", "lavfi", "-i", f"testsrc2=s=160x120:r=15:d={seconds}",
-         "-f", "lavfi", "-i", f"sine=f=330:d={seconds}",
-         "-c:v", "libx264", "-preset", "ultrafast", "-g", "15", "-pix_fmt", "yuv420p", "-c:a", "aac",
-         "-f", "hls", "-hls_time", "1", "-hls_list_size", "0", "-hls_flags", "temp_file",
-         "-hls_segment_filename", str(folder / "seg_%05d.ts"), str(folder / "ingest.m3u8")],
-    )  # fmt: skip
+        [
+            "ffmpeg",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-nostdin",
+            "-re",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=s=160x120:r=15:d={seconds}",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=f=330:d={seconds}",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "15",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-f",
+            "hls",
+            "-hls_time",
+            "1",
+            "-hls_list_size",
+            "0",
+            "-hls_flags",
+            "temp_file",
+            "-hls_segment_filename",
+            str(folder / "seg_%05d.ts"),
+            str(folder / "ingest.m3u8"),
+        ],
+    )
 
 
 def stream_row(stream_id: int) -> dict:

@@ -118,9 +118,19 @@ def test_video_logo_overlay_is_placed_and_scaled_by_ffmpeg(grey_clip, tmp_path):
     mark = video_watermark_filter(spec, 320, logo_path=logo)
     out = tmp_path / "marked.mp4"
     ffmpeg(
-        "-i", str(grey_clip), *mark.input_args,
-        "-filter_complex", mark.filter, "-map", f"[{mark.output}]", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(out),
-    )  # fmt: skip
+        "-i",
+        str(grey_clip),
+        *mark.input_args,
+        "-filter_complex",
+        mark.filter,
+        "-map",
+        f"[{mark.output}]",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        str(out),
+    )
     frame = frame_of(out, tmp_path)
     # 25 % of 320 = 80 px square, 16 px from the right and bottom edges.
     red, green, _ = frame.getpixel((320 - 16 - 40, 240 - 16 - 40))

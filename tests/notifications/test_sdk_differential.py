@@ -166,13 +166,21 @@ def test_mailgun_sdk_and_our_mailer_post_the_same_batch_message(server):
     ours = only_request(server)
 
     variables = {
-        "fan1@example.com": {"name": "Fan One", "unsubscribe_url": "https://odyssey.example/u/1",
-                             "name_html": "Fan One", "unsubscribe_url_html": "https://odyssey.example/u/1",
-                             "key": "d-1"},
-        "fan2@example.com": {"name": "Fan & Two", "unsubscribe_url": "https://odyssey.example/u/2",
-                             "name_html": "Fan &amp; Two", "unsubscribe_url_html": "https://odyssey.example/u/2",
-                             "key": "d-2"},
-    }  # fmt: skip
+        "fan1@example.com": {
+            "name": "Fan One",
+            "unsubscribe_url": "https://odyssey.example/u/1",
+            "name_html": "Fan One",
+            "unsubscribe_url_html": "https://odyssey.example/u/1",
+            "key": "d-1",
+        },
+        "fan2@example.com": {
+            "name": "Fan & Two",
+            "unsubscribe_url": "https://odyssey.example/u/2",
+            "name_html": "Fan &amp; Two",
+            "unsubscribe_url_html": "https://odyssey.example/u/2",
+            "key": "d-2",
+        },
+    }
     builder = (
         MailgunMessageBuilder("Ana <news@mg.example.com>")
         .add_recipient("fan1@example.com")
@@ -283,9 +291,13 @@ def test_firebase_admin_and_our_fcm_sender_exchange_the_key_and_send_the_same_me
     server, service_account, firebase_app, tmp_path, urgent
 ):
     message = PushMessage(
-        title="Ana is live", body="Join now", key="push-9", url="https://odyssey.example/live/1",
-        data={"kind": "live"}, urgent=urgent,
-    )  # fmt: skip
+        title="Ana is live",
+        body="Join now",
+        key="push-9",
+        url="https://odyssey.example/live/1",
+        data={"kind": "live"},
+        urgent=urgent,
+    )
     client = provider_client(10.0)
     try:
         token = ServiceAccountToken(tmp_path / "service-account.json", client)

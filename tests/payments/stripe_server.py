@@ -58,9 +58,15 @@ class Handler(BaseHTTPRequestHandler):
             if key and key in state.responses:
                 first_digest, status, body = state.responses[key]
                 if first_digest != digest:
-                    return self._send(*_error(400, "idempotency_error", "idempotency_key_in_use",
-                                              "Keys for idempotent requests can only be used with the same "
-                                              "parameters they were first used with."))  # fmt: skip
+                    return self._send(
+                        *_error(
+                            400,
+                            "idempotency_error",
+                            "idempotency_key_in_use",
+                            "Keys for idempotent requests can only be used with the same "
+                            "parameters they were first used with.",
+                        )
+                    )
                 return self._send(status, body, replayed=True)
             status, body = self._execute(resource, params, key)
             if key:
@@ -73,17 +79,30 @@ class Handler(BaseHTTPRequestHandler):
         amount, currency = int(params.get("amount", "0")), params.get("currency", "")
         if resource == "payment_intents":
             if params.get("payment_method") == "pm_card_chargeDeclined":
-                return _error(402, "card_error", "card_declined", "Your card was declined.",
-                              decline_code="generic_decline")  # fmt: skip
-            intent = {"id": f"pi_{number:08d}", "object": "payment_intent", "amount": amount, "currency": currency,
-                      "status": "succeeded", "idempotency_key": key}  # fmt: skip
+                return _error(
+                    402, "card_error", "card_declined", "Your card was declined.", decline_code="generic_decline"
+                )
+            intent = {
+                "id": f"pi_{number:08d}",
+                "object": "payment_intent",
+                "amount": amount,
+                "currency": currency,
+                "status": "succeeded",
+                "idempotency_key": key,
+            }
             state.objects["payment_intents"].append(intent)
             return 200, intent
         if resource == "transfers":
             if params.get("destination") == "acct_invalid":
                 return _error(400, "invalid_request_error", "account_invalid", "No such destination.")
-            transfer = {"id": f"tr_{number:08d}", "object": "transfer", "amount": amount, "currency": currency,
-                        "destination": params.get("destination"), "idempotency_key": key}  # fmt: skip
+            transfer = {
+                "id": f"tr_{number:08d}",
+                "object": "transfer",
+                "amount": amount,
+                "currency": currency,
+                "destination": params.get("destination"),
+                "idempotency_key": key,
+            }
             state.objects["transfers"].append(transfer)
             return 200, transfer
         if resource == "refunds":
@@ -95,8 +114,15 @@ class Handler(BaseHTTPRequestHandler):
             refunded = sum(r["amount"] for r in state.objects["refunds"] if r["payment_intent"] == intent["id"])
             if refunded + amount > intent["amount"]:
                 return _error(400, "invalid_request_error", "amount_too_large", "Refund exceeds the charge.")
-            refund = {"id": f"re_{number:08d}", "object": "refund", "amount": amount, "payment_intent": intent["id"],
-                      "currency": intent["currency"], "status": "succeeded", "idempotency_key": key}  # fmt: skip
+            refund = {
+                "id": f"re_{number:08d}",
+                "object": "refund",
+                "amount": amount,
+                "payment_intent": intent["id"],
+                "currency": intent["currency"],
+                "status": "succeeded",
+                "idempotency_key": key,
+            }
             state.objects["refunds"].append(refund)
             return 200, refund
         return _error(404, "invalid_request_error", "resource_missing", f"Unrecognized request URL {self.path}")

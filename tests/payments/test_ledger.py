@@ -146,11 +146,23 @@ def test_the_check_flags_a_charge_whose_provider_outcome_is_unknown_for_a_day(da
 
     with session_scope() as session:
         creator = make_creator(session)
-        plan = subscriptions.create_plan(session, creator_id=creator.id, name="p", interval="month",
-                                         price_minor=1000, currency="USD", tax_inclusive=True)  # fmt: skip
-        subscriptions.start_subscription(session, user_id=make_user(session).id, plan_id=plan.id,
-                                         payment_token="tok_transient", billing_country="US",
-                                         billing_region="NY")  # fmt: skip
+        plan = subscriptions.create_plan(
+            session,
+            creator_id=creator.id,
+            name="p",
+            interval="month",
+            price_minor=1000,
+            currency="USD",
+            tax_inclusive=True,
+        )
+        subscriptions.start_subscription(
+            session,
+            user_id=make_user(session).id,
+            plan_id=plan.id,
+            payment_token="tok_transient",
+            billing_country="US",
+            billing_region="NY",
+        )
     assert subscriptions.renew_due_subscriptions(provider=sandbox, send_notifications=False).transient == 1
     with session_scope() as session:
         assert check_ledger(session).ok  # pending for a moment is normal

@@ -19,8 +19,9 @@ from tests.payments.conftest import WEEK, ledger_snapshot, make_creator
 
 def fund(creator_id: int, amount: int, key: str | None = None) -> None:
     available = ledger.creator_account(creator_id, AccountKind.CREATOR_AVAILABLE, "USD")
-    posting = ledger.Posting(key or f"fund:{creator_id}:{amount}", "test",
-                             ((ledger.processor_clearing("USD"), -amount), (available, amount)))  # fmt: skip
+    posting = ledger.Posting(
+        key or f"fund:{creator_id}:{amount}", "test", ((ledger.processor_clearing("USD"), -amount), (available, amount))
+    )
     with session_scope() as session:
         ledger.post(session, posting)
 

@@ -30,14 +30,22 @@ def seed_creators(count: int) -> list[int]:
         session.execute(insert(Creator), [{"id": i, "user_id": i, "handle": f"kill{i}", "settings": {}} for i in ids])
         session.execute(
             insert(CreatorPaymentProfile),
-            [{"creator_id": i, "payout_destination": f"acct_{i}", "payout_currency": "USD", "payout_verified": True}
-             for i in ids],
-        )  # fmt: skip
+            [
+                {"creator_id": i, "payout_destination": f"acct_{i}", "payout_currency": "USD", "payout_verified": True}
+                for i in ids
+            ],
+        )
         postings = [
-            ledger.Posting(f"seed:{i}", "test", ((ledger.processor_clearing("USD"), -(1000 + i)),
-                           (ledger.creator_account(i, AccountKind.CREATOR_AVAILABLE, "USD"), 1000 + i)))
+            ledger.Posting(
+                f"seed:{i}",
+                "test",
+                (
+                    (ledger.processor_clearing("USD"), -(1000 + i)),
+                    (ledger.creator_account(i, AccountKind.CREATOR_AVAILABLE, "USD"), 1000 + i),
+                ),
+            )
             for i in ids
-        ]  # fmt: skip
+        ]
         ledger.post_many(session, postings)
     return ids
 
@@ -50,8 +58,12 @@ def paid_count() -> int:
 @pytest.mark.timeout(300)
 def test_kill_9_during_a_thousand_payouts_loses_none_and_pays_none_twice(database_url, env, redis_conn, tmp_path):
     sandbox_dir = tmp_path / "sandbox"
-    env.update(PAYMENT_SANDBOX_DIR=str(sandbox_dir), PAYMENT_SANDBOX_LATENCY_MS="15", PAYOUT_CHUNK_SIZE="25",
-               PAYMENT_NOTIFICATIONS="false")  # fmt: skip
+    env.update(
+        PAYMENT_SANDBOX_DIR=str(sandbox_dir),
+        PAYMENT_SANDBOX_LATENCY_MS="15",
+        PAYOUT_CHUNK_SIZE="25",
+        PAYMENT_NOTIFICATIONS="false",
+    )
     ids = seed_creators(CREATORS)
     logs = tmp_path / "workers.log"
     steady = start_worker(env, log=logs)  # started first: it holds the scheduler that fires delayed retries

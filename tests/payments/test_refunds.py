@@ -17,11 +17,24 @@ def charged(sandbox, price: int = 2000, country: str = "CA", region: str | None 
 
     with session_scope() as session:
         creator = make_creator(session)
-        plan = subscriptions.create_plan(session, creator_id=creator.id, name="p", interval="month",
-                                         price_minor=price, currency="CAD", tax_inclusive=False)  # fmt: skip
-        subscriptions.start_subscription(session, user_id=make_user(session).id, plan_id=plan.id,
-                                         payment_token="tok_ok", billing_country=country, billing_region=region,
-                                         now=NOW - timedelta(days=8))  # fmt: skip
+        plan = subscriptions.create_plan(
+            session,
+            creator_id=creator.id,
+            name="p",
+            interval="month",
+            price_minor=price,
+            currency="CAD",
+            tax_inclusive=False,
+        )
+        subscriptions.start_subscription(
+            session,
+            user_id=make_user(session).id,
+            plan_id=plan.id,
+            payment_token="tok_ok",
+            billing_country=country,
+            billing_region=region,
+            now=NOW - timedelta(days=8),
+        )
         creator_id = creator.id
     subscriptions.renew_due_subscriptions(NOW - timedelta(days=8), provider=sandbox, send_notifications=False)
     with session_scope() as session:
@@ -53,7 +66,11 @@ def test_refunding_everything_left_reverses_every_part_exactly(database_url, san
         charge = session.get(Charge, charge_id)
         assert charge is not None
         assert (charge.refunded_amount, charge.refunded_tax, charge.refunded_commission, charge.refunded_creator) == (
-            charge.gross_amount, charge.tax_amount, charge.commission_amount, charge.creator_amount)  # fmt: skip
+            charge.gross_amount,
+            charge.tax_amount,
+            charge.commission_amount,
+            charge.creator_amount,
+        )
         report = check_ledger(session)
     assert report.ok
     assert balance(creator_id, AccountKind.CREATOR_PENDING) == 0

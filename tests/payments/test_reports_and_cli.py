@@ -21,13 +21,33 @@ from tests.payments.conftest import NOW, make_creator, make_user
 def two_fans_one_creator(sandbox) -> int:  # type: ignore[no-untyped-def]
     with session_scope() as session:
         creator = make_creator(session, currency="EUR")
-        plan = subscriptions.create_plan(session, creator_id=creator.id, name="p", interval="month",
-                                         price_minor=1000, currency="EUR", tax_inclusive=False)  # fmt: skip
-        yearly = subscriptions.create_plan(session, creator_id=creator.id, name="y", interval="year",
-                                           price_minor=12000, currency="EUR", tax_inclusive=False)  # fmt: skip
+        plan = subscriptions.create_plan(
+            session,
+            creator_id=creator.id,
+            name="p",
+            interval="month",
+            price_minor=1000,
+            currency="EUR",
+            tax_inclusive=False,
+        )
+        yearly = subscriptions.create_plan(
+            session,
+            creator_id=creator.id,
+            name="y",
+            interval="year",
+            price_minor=12000,
+            currency="EUR",
+            tax_inclusive=False,
+        )
         for plan_id, country in ((plan.id, "FR"), (yearly.id, "DE")):
-            subscriptions.start_subscription(session, user_id=make_user(session).id, plan_id=plan_id,
-                                             payment_token="tok_ok", billing_country=country, now=NOW)  # fmt: skip
+            subscriptions.start_subscription(
+                session,
+                user_id=make_user(session).id,
+                plan_id=plan_id,
+                payment_token="tok_ok",
+                billing_country=country,
+                now=NOW,
+            )
         creator_id = creator.id
     subscriptions.renew_due_subscriptions(NOW, provider=sandbox, send_notifications=False)
     return creator_id

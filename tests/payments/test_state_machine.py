@@ -49,8 +49,14 @@ class PaymentsMachine(RuleBasedStateMachine):
             for creator_id in self.creator_ids:
                 for inclusive in (True, False):
                     plans[(creator_id, inclusive)] = subscriptions.create_plan(
-                        session, creator_id=creator_id, name="p", interval="month", price_minor=1,
-                        currency="USD", tax_inclusive=inclusive).id  # fmt: skip
+                        session,
+                        creator_id=creator_id,
+                        name="p",
+                        interval="month",
+                        price_minor=1,
+                        currency="USD",
+                        tax_inclusive=inclusive,
+                    ).id
             self.plans = plans
 
     @rule(
@@ -62,12 +68,19 @@ class PaymentsMachine(RuleBasedStateMachine):
             from jobs.payments.models import Plan
 
             session.get(Plan, plan_id).price_minor = price  # type: ignore[union-attr]
-            sub = subscriptions.start_subscription(session, user_id=make_user(session).id, plan_id=plan_id,
-                                                   payment_token="tok_ok", billing_country=place[0],
-                                                   billing_region=place[1], now=NOW)  # fmt: skip
+            sub = subscriptions.start_subscription(
+                session,
+                user_id=make_user(session).id,
+                plan_id=plan_id,
+                payment_token="tok_ok",
+                billing_country=place[0],
+                billing_region=place[1],
+                now=NOW,
+            )
             sub_id = sub.id
-        report = subscriptions.renew_due_subscriptions(NOW, provider=self.provider, subscription_ids=[sub_id],
-                                                       send_notifications=False)  # fmt: skip
+        report = subscriptions.renew_due_subscriptions(
+            NOW, provider=self.provider, subscription_ids=[sub_id], send_notifications=False
+        )
         assert report.succeeded == 1
         with session_scope() as session:
             self.charges.append(session.scalars(select(Charge.id).where(Charge.subscription_id == sub_id)).one())
@@ -98,8 +111,9 @@ class PaymentsMachine(RuleBasedStateMachine):
             too_much = charge.gross_amount - charge.refunded_amount + extra
         before = ledger_snapshot()
         with pytest.raises(refunds.RefundError):
-            refunds.refund_charge(charge_id, too_much, idempotency_key=f"sm{self.run}-{next(self.keys)}",
-                                  provider=self.provider)  # fmt: skip
+            refunds.refund_charge(
+                charge_id, too_much, idempotency_key=f"sm{self.run}-{next(self.keys)}", provider=self.provider
+            )
         assert ledger_snapshot() == before
 
     @rule()

@@ -78,14 +78,33 @@ def test_renewal_payout_and_refund_run_through_stripe_end_to_end(database_url, s
     assert isinstance(provider, StripeProvider)
     with session_scope() as session:
         creator = make_creator(session, destination="acct_creator1")
-        plan = subscriptions.create_plan(session, creator_id=creator.id, name="m", interval="month",
-                                         price_minor=2000, currency="USD", tax_inclusive=True)  # fmt: skip
-        ok = subscriptions.start_subscription(session, user_id=make_user(session).id, plan_id=plan.id,
-                                              payment_token="pm_card_visa", billing_country="US", billing_region="OR",
-                                              now=NOW - timedelta(days=8))  # fmt: skip
-        bad = subscriptions.start_subscription(session, user_id=make_user(session).id, plan_id=plan.id,
-                                               payment_token="pm_card_chargeDeclined", billing_country="US",
-                                               billing_region="OR", now=NOW - timedelta(days=8))  # fmt: skip
+        plan = subscriptions.create_plan(
+            session,
+            creator_id=creator.id,
+            name="m",
+            interval="month",
+            price_minor=2000,
+            currency="USD",
+            tax_inclusive=True,
+        )
+        ok = subscriptions.start_subscription(
+            session,
+            user_id=make_user(session).id,
+            plan_id=plan.id,
+            payment_token="pm_card_visa",
+            billing_country="US",
+            billing_region="OR",
+            now=NOW - timedelta(days=8),
+        )
+        bad = subscriptions.start_subscription(
+            session,
+            user_id=make_user(session).id,
+            plan_id=plan.id,
+            payment_token="pm_card_chargeDeclined",
+            billing_country="US",
+            billing_region="OR",
+            now=NOW - timedelta(days=8),
+        )
         ok_id, bad_id = ok.id, bad.id
     report = subscriptions.renew_due_subscriptions(NOW - timedelta(days=8), send_notifications=False)
     assert (report.succeeded, report.declined) == (1, 1)

@@ -18,11 +18,24 @@ from tests.payments.conftest import NOW, make_creator, make_user
 def new_subscription(token: str = "tok_ok", *, interval: str = "month", country: str = "FR", region=None) -> int:  # type: ignore[no-untyped-def]
     with session_scope() as session:
         creator = make_creator(session)
-        plan = subscriptions.create_plan(session, creator_id=creator.id, name="p", interval=interval,
-                                         price_minor=1000, currency="EUR", tax_inclusive=True)  # fmt: skip
-        return subscriptions.start_subscription(session, user_id=make_user(session).id, plan_id=plan.id,
-                                                payment_token=token, billing_country=country,
-                                                billing_region=region, now=NOW).id  # fmt: skip
+        plan = subscriptions.create_plan(
+            session,
+            creator_id=creator.id,
+            name="p",
+            interval=interval,
+            price_minor=1000,
+            currency="EUR",
+            tax_inclusive=True,
+        )
+        return subscriptions.start_subscription(
+            session,
+            user_id=make_user(session).id,
+            plan_id=plan.id,
+            payment_token=token,
+            billing_country=country,
+            billing_region=region,
+            now=NOW,
+        ).id
 
 
 def state(subscription_id: int) -> Subscription:
@@ -88,12 +101,20 @@ def test_a_subscription_canceled_at_period_end_expires_uncharged(database_url, s
 def test_a_subscription_for_an_unknown_region_is_refused_and_nothing_is_written(database_url):
     with session_scope() as session:
         creator = make_creator(session)
-        plan = subscriptions.create_plan(session, creator_id=creator.id, name="p", interval="month",
-                                         price_minor=1000, currency="USD", tax_inclusive=False)  # fmt: skip
+        plan = subscriptions.create_plan(
+            session,
+            creator_id=creator.id,
+            name="p",
+            interval="month",
+            price_minor=1000,
+            currency="USD",
+            tax_inclusive=False,
+        )
         user_id, plan_id = make_user(session).id, plan.id
     with pytest.raises(tax.UnknownTaxRegionError, match="region 'ZZ' of US"), session_scope() as session:
-        subscriptions.start_subscription(session, user_id=user_id, plan_id=plan_id, payment_token="tok_ok",
-                                         billing_country="US", billing_region="ZZ")  # fmt: skip
+        subscriptions.start_subscription(
+            session, user_id=user_id, plan_id=plan_id, payment_token="tok_ok", billing_country="US", billing_region="ZZ"
+        )
     with session_scope() as session:
         assert session.scalar(select(func.count()).select_from(Subscription)) == 0
 

@@ -30,8 +30,15 @@ def declare_ok(catalog: Catalog, name: str = "content.example", **overrides: obj
 
 def test_platform_priorities_map_onto_the_three_queues() -> None:
     assert [queue_for_priority(p) for p in (10, 8, 7, 5, 4, 3, 2, 1)] == [
-        "high", "high", "default", "default", "default", "low", "low", "low",
-    ]  # fmt: skip
+        "high",
+        "high",
+        "default",
+        "default",
+        "default",
+        "low",
+        "low",
+        "low",
+    ]
 
 
 def test_priority_outside_one_to_ten_is_refused_at_declaration() -> None:

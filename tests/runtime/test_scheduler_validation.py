@@ -171,10 +171,19 @@ def test_a_missing_schedules_file_is_a_clear_error(tmp_path: Path) -> None:
 
 
 PLATFORM_ENTRIES = {
-    "analytics.daily", "content.cleanup", "engagement.daily", "backups.daily",
-    "payouts.weekly", "performance.weekly", "maintenance.weekly", "trends.weekly",
-    "tax.monthly", "revenue.monthly", "retention.monthly", "platform_metrics.monthly",
-}  # fmt: skip
+    "analytics.daily",
+    "content.cleanup",
+    "engagement.daily",
+    "backups.daily",
+    "payouts.weekly",
+    "performance.weekly",
+    "maintenance.weekly",
+    "trends.weekly",
+    "tax.monthly",
+    "revenue.monthly",
+    "retention.monthly",
+    "platform_metrics.monthly",
+}
 BILLING_ENTRIES = {"renewals.daily", "earnings_release.daily", "revenue.daily"}
 UPKEEP_ENTRIES = {"content.recover_stuck", "notifications.recover_stuck", "digest.weekly"}
 

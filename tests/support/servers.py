@@ -71,14 +71,21 @@ class RedisServer:
     def start(self) -> RedisServer:
         args = [
             redis_server_binary(),
-            "--port", str(self.port),
-            "--bind", "127.0.0.1",
-            "--dir", str(self.workdir),
-            "--save", "",
-            "--appendonly", "yes" if self.appendonly else "no",
-            "--appendfsync", "always",  # a test that kills redis -9 must not lose acknowledged writes
-            "--maxmemory-policy", "noeviction",
-        ]  # fmt: skip
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.workdir),
+            "--save",
+            "",
+            "--appendonly",
+            "yes" if self.appendonly else "no",
+            "--appendfsync",
+            "always",  # a test that kills redis -9 must not lose acknowledged writes
+            "--maxmemory-policy",
+            "noeviction",
+        ]
         if self.unix_socket:
             args += ["--unixsocket", str(self.unix_socket)]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
