@@ -245,8 +245,8 @@ def _write(
     insert_if_absent(session, Delivery, deliveries, ["idempotency_key"])
     queued: list[tuple[int, datetime | None]] = []
     for nids in _chunks(sorted(notification_ids.values())):
-        query = select(Delivery.id, Delivery.scheduled_for).where(
+        queued_query = select(Delivery.id, Delivery.scheduled_for).where(
             Delivery.notification_id.in_(nids), Delivery.status == "queued"
         )
-        queued.extend((int(did), when) for did, when in session.execute(query.order_by(Delivery.id)))
+        queued.extend((int(did), when) for did, when in session.execute(queued_query.order_by(Delivery.id)))
     return queued

@@ -19,8 +19,10 @@ from odyssey_workers.settings import DomainSettings, Settings, domain_settings
 def parse_seconds(value: object) -> list[float]:
     """``"5,300,1800"`` (or a list) → seconds; each finite and not negative."""
     parts = value.split(",") if isinstance(value, str) else value
+    if not isinstance(parts, list | tuple):
+        raise ValueError("expected comma-separated seconds, as 5,300,1800")
     try:
-        seconds = [float(part) for part in parts if str(part).strip()]  # type: ignore[union-attr]
+        seconds = [float(str(part)) for part in parts if str(part).strip()]
     except (TypeError, ValueError):
         seconds = [-1.0]
     if not seconds or any(not 0 <= second < float("inf") for second in seconds):

@@ -36,15 +36,15 @@ from jobs.payments.currencies import check_currency
 from jobs.payments.models import AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction
 from jobs.payments.money import AmountError
 from jobs.payments.sql import chunks
-from odyssey_workers.db.base import utcnow
+from odyssey_workers.db.base import table_of, utcnow
 from odyssey_workers.db.idempotent import insert_if_absent
 from odyssey_workers.errors import PermanentError
 
 logger = logging.getLogger(__name__)
 
-ACCOUNTS = LedgerAccount.__table__
-TRANSACTIONS = LedgerTransaction.__table__
-ENTRIES = LedgerEntry.__table__
+ACCOUNTS = table_of(LedgerAccount)
+TRANSACTIONS = table_of(LedgerTransaction)
+ENTRIES = table_of(LedgerEntry)
 
 # kind -> (normal side, may not go below zero)
 ACCOUNT_RULES: dict[AccountKind, tuple[int, bool]] = {

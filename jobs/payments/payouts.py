@@ -35,7 +35,7 @@ from jobs.payments.periods import iso_week, parse_week
 from jobs.payments.provider import get_payment_provider
 from jobs.payments.settings import payments_settings
 from jobs.payments.sql import chunks
-from odyssey_workers.db.base import utcnow
+from odyssey_workers.db.base import table_of, utcnow
 from odyssey_workers.db.bulk import update_by_key
 from odyssey_workers.db.idempotent import insert_if_absent
 from odyssey_workers.db.models.core import Creator
@@ -47,7 +47,7 @@ from odyssey_workers.queues import JobRequest, enqueue_many
 
 logger = logging.getLogger(__name__)
 
-PAYOUTS = Payout.__table__
+PAYOUTS = table_of(Payout)
 
 
 class PayoutRefusedError(PermanentError):

@@ -39,7 +39,7 @@ from jobs.payments.models import (
 )
 from jobs.payments.money import round_half_up
 from jobs.payments.periods import parse_month
-from odyssey_workers.db.base import utcnow
+from odyssey_workers.db.base import table_of, utcnow
 from odyssey_workers.db.models.core import Creator
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.storage import get_storage
@@ -151,7 +151,7 @@ def compute_daily_metrics(session: Session, day: date) -> int:
             }
         )
     if records:
-        session.execute(DailyRevenueMetric.__table__.insert(), records)
+        session.execute(table_of(DailyRevenueMetric).insert(), records)
     return len(records)
 
 

@@ -43,7 +43,7 @@ from jobs.payments.periods import period_end
 from jobs.payments.provider import get_payment_provider
 from jobs.payments.settings import payments_settings
 from jobs.payments.sql import chunks
-from odyssey_workers.db.base import utcnow
+from odyssey_workers.db.base import table_of, utcnow
 from odyssey_workers.db.bulk import update_by_key
 from odyssey_workers.db.idempotent import insert_if_absent
 from odyssey_workers.db.session import session_scope
@@ -53,8 +53,8 @@ from odyssey_workers.providers.payments.base import ChargeOutcome, PaymentProvid
 
 logger = logging.getLogger(__name__)
 
-CHARGES = Charge.__table__
-SUBSCRIPTIONS = Subscription.__table__
+CHARGES = table_of(Charge)
+SUBSCRIPTIONS = table_of(Subscription)
 DUE_STATUSES = (SubscriptionStatus.TRIALING.value, SubscriptionStatus.ACTIVE.value, SubscriptionStatus.PAST_DUE.value)
 
 
