@@ -18,9 +18,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jobs.notifications import channels
 from jobs.notifications.deliver import deliver_to
 from jobs.notifications.links import verify_token
+from jobs.notifications.settings import NotificationsSettings
 from odyssey_workers.errors import ConfigurationError
 from odyssey_workers.providers.email_common import fold_at_whitespace
-from odyssey_workers.settings import Settings
 from tests.notifications.conftest import deliveries, drain, set_env
 from tests.notifications.test_email_providers import RECEIPT, Inbox
 from tests.support.servers import free_port
@@ -132,11 +132,11 @@ def test_without_a_dkim_key_mail_goes_unsigned(db, people, tmp_path, monkeypatch
     deliver_to("payment_success", [people()], RECEIPT, key="dkim3")
     drain()
     [eml] = outbox_files(tmp_path)
-    assert b"DKIM-Signature" not in eml.read_bytes() and channels.dkim_signer(Settings()) is None
+    assert b"DKIM-Signature" not in eml.read_bytes() and channels.dkim_signer(NotificationsSettings()) is None
 
 
 def test_dkim_key_without_a_selector_or_an_unusable_key_is_a_configuration_error(dkim_key) -> None:
     with pytest.raises(ConfigurationError, match="DKIM_PRIVATE_KEY is set but DKIM_SELECTOR is not"):
-        channels.dkim_signer(Settings(dkim_private_key=dkim_key[0]))
+        channels.dkim_signer(NotificationsSettings(dkim_private_key=dkim_key[0]))
     with pytest.raises(ConfigurationError, match="DKIM_PRIVATE_KEY: not a usable RSA private key"):
-        channels.dkim_signer(Settings(dkim_selector=SELECTOR, dkim_private_key="-----BEGIN PRIVATE KEY-----\nnope"))
+        channels.dkim_signer(NotificationsSettings(dkim_selector=SELECTOR, dkim_private_key="-----BEGIN PRIVATE KEY-----\nnope"))

@@ -233,7 +233,7 @@ def test_500_is_retried_on_the_growing_schedule_then_the_endpoint_is_marked_fail
 
 def test_default_webhook_schedule_spans_about_a_day() -> None:
     from jobs.notifications.channels import retry_schedule
-    from odyssey_workers.settings import Settings
+    from jobs.notifications.settings import NotificationsSettings
 
-    schedule = retry_schedule("webhook", Settings())
+    schedule = retry_schedule("webhook", NotificationsSettings())
     assert schedule == sorted(schedule) and 20 * 3600 <= sum(schedule) <= 30 * 3600

@@ -18,7 +18,8 @@ from tests.support.servers import free_port
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ONLY_RUNTIME_STEP = (
     "import sys; from odyssey_workers import demo; "
-    "demo.STEPS[:] = [step for step in demo.STEPS if step[0] == 'runtime']; sys.exit(demo.main())"
+    "every_step = demo.domain_steps; "
+    "demo.domain_steps = lambda: [step for step in every_step() if step[0] == 'runtime']; sys.exit(demo.main())"
 )
 
 
