@@ -32,23 +32,22 @@ from jobs.content.imaging import (
     CONTENT_TYPES,
     EXTENSIONS,
     ImageCaps,
-    check_size,
     decode,
     encode,
     load_base,
-    open_checked,
     oriented_size,
     resize_chain,
     target_widths,
     to_srgb,
 )
 from jobs.content.placeholder import blurhash_of, dominant_colour
-from jobs.content.reasons import LOGO_UNUSABLE, MISSING_ORIGINAL, with_reason
-from jobs.content.sniff import HEAD_BYTES, TAIL_BYTES, sniff_or_refuse, trailing_archive
+from jobs.content.reasons import LOGO_UNUSABLE, MISSING_ORIGINAL
 from jobs.content.watermark import LOGO_MAX_SIDE, WatermarkSpec, apply_image_watermark, watermark_for
 from odyssey_workers.db.models.core import AssetStatus, Creator, Rendition
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import PermanentError
+from odyssey_workers.media.reasons import with_reason
+from odyssey_workers.media.safe_image import check_size, open_sniffed
 from odyssey_workers.progress import report_progress
 from odyssey_workers.settings import Settings, get_settings
 from odyssey_workers.storage import Storage, get_storage
@@ -70,17 +69,7 @@ def stored_size(storage: Storage, key: str) -> int:
 def open_original(storage: Storage, key: str, folder: Path, caps: ImageCaps) -> tuple[Image.Image, str]:
     """Download the original, check its size, sniff it and open it under the caps (no decode)."""
     check_size(stored_size(storage, key), caps)
-    path = storage.download(key, folder / "original")
-    with path.open("rb") as handle:
-        sniffed = sniff_or_refuse(handle.read(HEAD_BYTES))
-        handle.seek(max(0, path.stat().st_size - TAIL_BYTES))
-        if trailing_archive(handle.read()):
-            raise PermanentError(
-                f"refused: the {sniffed.format.upper()} file is also a ZIP archive (a polyglot file hiding an archive)"
-            )
-    if sniffed.kind != "image":
-        raise PermanentError(f"expected an image, but the file is {sniffed.kind} ({sniffed.format})")
-    return open_checked(path, sniffed.format, caps), sniffed.format
+    return open_sniffed(storage.download(key, folder / "original"), caps)
 
 
 def load_logo(storage: Storage, spec: WatermarkSpec | None, folder: Path, settings: Settings) -> Image.Image | None:

@@ -20,11 +20,12 @@ from typing import Any
 from PIL import Image, ImageFilter, ImageStat
 
 from jobs.content.assets import check_run_still_live, run_prefix, staged_rendition, start_step, step_result
-from jobs.content.ffmpeg_tools import input_args, progress_reporter, run_ffmpeg
-from jobs.content.probe import MediaInfo, fetch_source, inspect_media, media_workdir
+from jobs.content.probe import fetch_source, inspect_media
 from jobs.content.video import even
 from odyssey_workers.contracts.media import timeout_for
 from odyssey_workers.errors import PermanentError
+from odyssey_workers.media.ffmpeg_tools import input_args, progress_reporter, run_ffmpeg
+from odyssey_workers.media.probe import MediaInfo, media_workdir
 from odyssey_workers.progress import report_progress
 from odyssey_workers.settings import Settings, get_settings
 from odyssey_workers.storage import get_storage

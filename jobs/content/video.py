@@ -15,14 +15,16 @@ from typing import Any
 from PIL import Image
 
 from jobs.content.assets import check_run_still_live, run_prefix, staged_rendition, start_step, step_result
-from jobs.content.ffmpeg_tools import input_args, progress_reporter, run_ffmpeg
-from jobs.content.probe import MediaInfo, fetch_source, inspect_media, media_workdir
-from jobs.content.reasons import LOGO_UNUSABLE, with_reason
+from jobs.content.probe import fetch_source, inspect_media
+from jobs.content.reasons import LOGO_UNUSABLE
 from jobs.content.watermark import video_watermark_filter, watermark_for
 from odyssey_workers.contracts.media import timeout_for
 from odyssey_workers.db.models.core import Creator
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import PermanentError
+from odyssey_workers.media.ffmpeg_tools import input_args, progress_reporter, run_ffmpeg
+from odyssey_workers.media.probe import MediaInfo, media_workdir
+from odyssey_workers.media.reasons import with_reason
 from odyssey_workers.progress import report_progress
 from odyssey_workers.settings import Settings, get_settings
 from odyssey_workers.storage import Storage, get_storage
