@@ -20,14 +20,7 @@ from typing import Any
 from PIL import Image
 
 from jobs.content import animation, smartcrop
-from jobs.content.assets import (
-    StagedRendition,
-    check_run_still_live,
-    load_asset,
-    run_prefix,
-    start_step,
-    step_result,
-)
+from jobs.content.assets import StagedRendition, load_asset, run_prefix
 from jobs.content.imaging import (
     CONTENT_TYPES,
     EXTENSIONS,
@@ -42,6 +35,7 @@ from jobs.content.imaging import (
 )
 from jobs.content.placeholder import blurhash_of, dominant_colour
 from jobs.content.reasons import LOGO_UNUSABLE, MISSING_ORIGINAL
+from jobs.content.step import media_step
 from jobs.content.watermark import LOGO_MAX_SIDE, WatermarkSpec, apply_image_watermark, watermark_for
 from odyssey_workers.db.models.core import AssetStatus, Creator, Rendition
 from odyssey_workers.db.session import session_scope
@@ -187,16 +181,14 @@ def make_variants(
 
 def optimize_image(asset_id: int) -> dict[str, Any]:
     """Responsive variants, placeholder and colour for an image asset (a pipeline step)."""
-    settings, storage = get_settings(), get_storage()
-    asset, run = start_step(asset_id)
-    prefix = run_prefix(asset_id, run)
+    settings = get_settings()
     caps = ImageCaps.from_settings(settings)
-    with session_scope() as session:
-        creator = session.get(Creator, asset.creator_id)
-        mark = watermark_for(creator.settings if creator else None, settings, "image")
-    report_progress(0, stage="reading")
-    with tempfile.TemporaryDirectory(prefix="odyssey-img-") as folder_name:
-        folder = Path(folder_name)
+    with media_step(asset_id, stage="done") as step:
+        asset, storage, prefix, folder = step.asset, step.storage, step.prefix, step.work
+        with session_scope() as session:
+            creator = session.get(Creator, asset.creator_id)
+            mark = watermark_for(creator.settings if creator else None, settings, "image")
+        report_progress(0, stage="reading")
         logo = load_logo(storage, mark, folder, settings)
         image, fmt = open_original(storage, asset.source_key, folder, caps)
         with image:
@@ -219,11 +211,9 @@ def optimize_image(asset_id: int) -> dict[str, Any]:
             details = {"blurhash": blurhash_of(smallest), "dominant_color": dominant_colour(smallest)}
         finally:
             renditions = writer.finish()
-    written = [item.storage_key for item in renditions + extra]
-    check_run_still_live(asset_id, run, storage, written)
+        step.add_stored(renditions + extra)
     details.update({"width": width, "height": height, "source_format": fmt, "animated": animated, "frames": frames})
-    report_progress(100, stage="done")
-    return step_result(renditions + extra, details)
+    return step.result(details)
 
 
 def _animation_outputs(
