@@ -85,7 +85,8 @@ def run_vips(source: Path, out: Path) -> None:
 
 def run_ours(source: Path, out: Path) -> None:
     from jobs.content.images import ENCODE_THREADS, VariantWriter, make_variants
-    from jobs.content.imaging import ImageCaps, load_base, open_checked, oriented_size, target_widths
+    from jobs.content.imaging import ImageCaps, load_base, oriented_size, target_widths
+    from odyssey_workers.media.safe_image import open_checked
     from odyssey_workers.settings import get_settings
     from odyssey_workers.storage.local import LocalStorage
 

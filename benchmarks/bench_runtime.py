@@ -2,8 +2,9 @@
 
 1. No-op jobs end to end (enqueue N one by one, then a burst worker works them): our
    ``enqueue`` + ``OdysseyWorker`` against bare ``Queue.enqueue`` + ``rq.Worker``.
-2. A light job whose module imports Pillow and ffmpeg-python: stock ``rq worker`` (the horse
-   imports the module for every job) against ours (imported once in the parent, before forking).
+2. A light job whose module imports Pillow and the media ffmpeg tools: stock ``rq worker`` (the
+   horse imports the module for every job) against ours (imported once in the parent, before
+   forking).
 3. ``enqueue_many`` against one-by-one ``enqueue`` of the same jobs.
 4. The p99 wait of a ``high`` job enqueued behind 10,000 ``low`` jobs, two workers busy.
 

@@ -77,9 +77,9 @@ def make_clip(path: Path, seconds: int) -> None:
 
 
 def baseline_ladder(source: Path, out_dir: Path, settings, rungs, fps: float) -> None:  # type: ignore[no-untyped-def]
-    from jobs.content.ffmpeg_tools import input_args
     from jobs.content.hls import hls_output_args
     from jobs.content.video import aac_args, x264_args
+    from odyssey_workers.media.ffmpeg_tools import input_args
 
     for rung in rungs:
         folder = out_dir / rung.name

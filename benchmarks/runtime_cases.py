@@ -101,7 +101,7 @@ def _horse_pids(connection: Redis, job_ids: list[str]) -> list[tuple[int, int]]:
 
 
 def media_preload(connection: Redis, quick: bool) -> list[Row]:
-    """A light job in a module importing Pillow and ffmpeg-python: stock rq.Worker against ours."""
+    """A light job in a module importing Pillow and the media ffmpeg tools: stock rq.Worker against ours."""
     count, rounds = (20, 1) if quick else (150, 2)
     best: dict[str, tuple[float, WorkerRun]] = {}
     isolated = True
@@ -130,7 +130,7 @@ def media_preload(connection: Redis, quick: bool) -> list[Row]:
     return [
         Row(
             benchmark=BENCH,
-            metric=f"light job importing Pillow+ffmpeg-python (N={count})",
+            metric=f"light job importing Pillow+media ffmpeg tools (N={count})",
             baseline="stock rq.Worker (imports per job)",
             baseline_value=stock[0],
             ours_value=ours[0],

@@ -32,7 +32,7 @@ declare(
     priority=5,
     timeout=60,
     retry=NO_RETRY,
-    description="Benchmark: light job in a module that imports Pillow and ffmpeg-python.",
+    description="Benchmark: light job in a module that imports Pillow and the media ffmpeg tools.",
 )
 declare(
     "bench.sleep_low",

@@ -1,23 +1,26 @@
 """A light job whose module imports the media libraries at module level, as media job modules do.
 
-Same imports as ``jobs/system/media.py`` (Pillow and ffmpeg-python); the body is light (no
-subprocess), so the benchmark times the cost of importing per job against preloading once.
+Same imports as ``jobs/system/media.py`` (Pillow and ``odyssey_workers.media.ffmpeg_tools``,
+the argument-list ffmpeg runner media jobs use); the body is light (no subprocess), so the
+benchmark times the cost of importing per job against preloading once.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
-import ffmpeg
 from PIL import Image, features
+
+from odyssey_workers.media.ffmpeg_tools import input_args
 
 IMPORTED_IN_PID = os.getpid()
 """The process that imported this module: the worker when it preloads, else the work horse."""
 
 
 def media_light() -> dict[str, object]:
-    """Touch both libraries without real work; returns the horse pid for the isolation check."""
-    arguments = ffmpeg.input("in.mp4").output("out.webm", vcodec="libvpx-vp9").get_args()
+    """Touch both without real work (an ffmpeg input argv is built, not run); returns the horse pid."""
+    arguments = input_args(Path("in.mp4"), "mov")
     return {
         "pid": os.getpid(),
         "imported_in": IMPORTED_IN_PID,

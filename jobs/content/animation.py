@@ -14,9 +14,9 @@ from pathlib import Path
 
 from PIL import Image, ImageSequence
 
-from jobs.content.reasons import with_reason
 from jobs.content.watermark import WatermarkSpec, apply_image_watermark, video_watermark_filter
 from odyssey_workers.errors import PermanentError
+from odyssey_workers.media.reasons import with_reason
 from odyssey_workers.settings import Settings
 
 logger = logging.getLogger(__name__)

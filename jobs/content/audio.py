@@ -19,13 +19,13 @@ from array import array
 from pathlib import Path
 from typing import Any
 
-from jobs.content.assets import check_run_still_live, run_prefix, staged_rendition, start_step, step_result
-from jobs.content.ffmpeg_tools import input_args, progress_reporter, run_ffmpeg
 from jobs.content.media_contracts import timeout_for
-from jobs.content.probe import MediaInfo, fetch_source, inspect_media, media_workdir
+from jobs.content.probe import inspect_media
+from jobs.content.step import media_step
+from odyssey_workers.media.ffmpeg_tools import input_args, progress_reporter, run_ffmpeg
+from odyssey_workers.media.probe import MediaInfo
 from odyssey_workers.progress import report_progress
 from odyssey_workers.settings import Settings, get_settings
-from odyssey_workers.storage import get_storage
 
 logger = logging.getLogger(__name__)
 
@@ -155,39 +155,27 @@ def waveform_peaks(raw: Path, points: int) -> dict[str, Any]:
 def process_audio(asset_id: int) -> dict[str, Any]:
     """Pipeline step: normalized AAC/Opus/MP3 and waveform JSON into the run's ``audio/`` folder."""
     settings = get_settings()
-    asset, run = start_step(asset_id)
-    storage = get_storage()
-    prefix = f"{run_prefix(asset_id, run)}audio/"
-    written: list[str] = []
-    renditions: list[dict[str, Any]] = []
-    with media_workdir() as work:
-        source = fetch_source(storage, asset, work)
+    with media_step(asset_id, "audio/") as step:
+        source = step.fetch_source()
         info = inspect_media(source, "audio")
         measured = measure_loudness(source, info, settings)
         loudness = normalize_filter(measured, settings)
-        outputs, raw, applied = encode_outputs(source, info, loudness, work, settings)
-        peaks = work / "waveform.json"
+        outputs, raw, applied = encode_outputs(source, info, loudness, step.work, settings)
+        peaks = step.work / "waveform.json"
         peaks.write_text(json.dumps(waveform_peaks(raw, settings.content_waveform_points), separators=(",", ":")))
         files = [(fmt, path, FORMATS[fmt][2]) for fmt, path in outputs.items()]
         files.append(("waveform", peaks, "application/json"))
         for fmt, path, content_type in files:
-            key = prefix + path.name
-            stored = storage.put_file(key, path, content_type)
-            written.append(key)
-            renditions.append(
-                staged_rendition(
-                    name=f"audio.{fmt}",
-                    kind="waveform" if fmt == "waveform" else "audio",
-                    format="json" if fmt == "waveform" else fmt,
-                    storage_key=key,
-                    size_bytes=stored.size,
-                    duration_seconds=info.duration,
-                    content_type=content_type,
-                    details={} if fmt == "waveform" else {"normalized": loudness is not None},
-                )
+            step.store(
+                path.name,
+                path,
+                content_type,
+                name=f"audio.{fmt}",
+                kind="waveform" if fmt == "waveform" else "audio",
+                format="json" if fmt == "waveform" else fmt,
+                duration_seconds=info.duration,
+                details={} if fmt == "waveform" else {"normalized": loudness is not None},
             )
-    check_run_still_live(asset_id, run, storage, written)
-    report_progress(100.0)
     loudness_details = {
         "target_lufs": settings.content_loudness_target_lufs,
         "true_peak_db": settings.content_loudness_true_peak_db,
@@ -197,4 +185,4 @@ def process_audio(asset_id: int) -> dict[str, Any]:
     }
     logger.info("asset %s: audio %s LUFS -> %s LUFS", asset_id, loudness_details["measured_lufs"],
                 loudness_details["output_lufs"])  # fmt: skip
-    return step_result(renditions, {"media": info.to_details(), "loudness": loudness_details})
+    return step.result({"media": info.to_details(), "loudness": loudness_details})

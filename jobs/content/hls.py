@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from jobs.content.assets import check_run_still_live, run_prefix, staged_rendition, start_step, step_result
-from jobs.content.ffmpeg_tools import ProgressCallback, ffprobe, input_args, progress_reporter, run_ffmpeg
 from jobs.content.media_contracts import timeout_for
-from jobs.content.probe import MediaInfo, fetch_source, inspect_media, media_workdir
+from jobs.content.probe import inspect_media
+from jobs.content.step import media_step
 from jobs.content.video import aac_args, even, max_kbps_for, watermark_graph, x264_args
+from odyssey_workers.media.ffmpeg_tools import ProgressCallback, ffprobe, input_args, progress_reporter, run_ffmpeg
+from odyssey_workers.media.probe import MediaInfo
 from odyssey_workers.progress import report_progress
 from odyssey_workers.settings import Settings, get_settings
 from odyssey_workers.storage import get_storage
@@ -283,66 +284,56 @@ def encode_ladder(
 def package_hls(asset_id: int) -> dict[str, Any]:
     """Pipeline step: the ladder, its playlists and master into the run's ``hls/`` folder."""
     settings = get_settings()
-    asset, run = start_step(asset_id)
-    storage = get_storage()
-    prefix = f"{run_prefix(asset_id, run)}hls/"
-    written: list[str] = []
-    renditions: list[dict[str, Any]] = []
-    with media_workdir() as work:
-        info = inspect_media(fetch_source(storage, asset, work), "video")
+    with media_step(asset_id, "hls/") as step:
+        work = step.work
+        info = inspect_media(step.fetch_source(), "video")
         out_dir = work / "hls"
         rungs, master, playlists = encode_ladder(
             work / "source",
             info,
             out_dir,
             settings,
-            watermark=lambda width: watermark_graph(asset.creator_id, get_storage(), work, width, "top", "marked"),
+            watermark=lambda width: watermark_graph(step.asset.creator_id, get_storage(), work, width, "top", "marked"),
             on_progress=progress_reporter(info.duration, report_progress),
         )
         # Segments first, playlists after, the master last: a reader never finds a playlist
         # naming a segment that is not there yet.
         files = sorted(p for p in out_dir.rglob("*") if p.is_file())
         for path in sorted(files, key=lambda p: (p.suffix == ".m3u8", p == master)):
-            key = prefix + path.relative_to(out_dir).as_posix()
-            storage.put_file(key, path, PLAYLIST_TYPE if path.suffix == ".m3u8" else SEGMENT_TYPE)
-            written.append(key)
-        by_name = {rung.name: rung for rung in rungs}
-        renditions.append(
-            staged_rendition(
-                name="hls.master",
-                kind="hls",
-                format="m3u8",
-                storage_key=prefix + "master.m3u8",
-                size_bytes=sum(p.size_bytes for p in playlists),
-                width=rungs[0].width,
-                height=rungs[0].height,
-                duration_seconds=info.duration,
-                content_type=PLAYLIST_TYPE,
-                details={"rungs": [r.name for r in rungs], "audio": info.audio is not None},
+            step.put_file(
+                path.relative_to(out_dir).as_posix(), path, PLAYLIST_TYPE if path.suffix == ".m3u8" else SEGMENT_TYPE
             )
+        by_name = {rung.name: rung for rung in rungs}
+        step.stage(
+            name="hls.master",
+            kind="hls",
+            format="m3u8",
+            storage_key=step.key("master.m3u8"),
+            size_bytes=sum(p.size_bytes for p in playlists),
+            width=rungs[0].width,
+            height=rungs[0].height,
+            duration_seconds=info.duration,
+            content_type=PLAYLIST_TYPE,
+            details={"rungs": [r.name for r in rungs], "audio": info.audio is not None},
         )
         for playlist in playlists:
             rung = by_name.get(playlist.name)
-            renditions.append(
-                staged_rendition(
-                    name=f"hls.{playlist.name}",
-                    kind="hls",
-                    format="m3u8",
-                    storage_key=f"{prefix}{playlist.name}/index.m3u8",
-                    size_bytes=playlist.size_bytes,
-                    width=rung.width if rung else None,
-                    height=rung.height if rung else None,
-                    duration_seconds=info.duration,
-                    content_type=PLAYLIST_TYPE,
-                    details={
-                        "segments": len(playlist.segments),
-                        "peak_bps": playlist.peak_bps,
-                        "average_bps": playlist.average_bps,
-                        "codecs": playlist.codecs or AAC_LC,
-                    },
-                )
+            step.stage(
+                name=f"hls.{playlist.name}",
+                kind="hls",
+                format="m3u8",
+                storage_key=step.key(f"{playlist.name}/index.m3u8"),
+                size_bytes=playlist.size_bytes,
+                width=rung.width if rung else None,
+                height=rung.height if rung else None,
+                duration_seconds=info.duration,
+                content_type=PLAYLIST_TYPE,
+                details={
+                    "segments": len(playlist.segments),
+                    "peak_bps": playlist.peak_bps,
+                    "average_bps": playlist.average_bps,
+                    "codecs": playlist.codecs or AAC_LC,
+                },
             )
-    check_run_still_live(asset_id, run, storage, written)
-    report_progress(100.0)
     logger.info("asset %s: HLS ladder %s", asset_id, ", ".join(r.name for r in rungs))
-    return step_result(renditions)
+    return step.result()

@@ -20,35 +20,28 @@ from typing import Any
 from PIL import Image
 
 from jobs.content import animation, smartcrop
-from jobs.content.assets import (
-    StagedRendition,
-    check_run_still_live,
-    load_asset,
-    run_prefix,
-    start_step,
-    step_result,
-)
+from jobs.content.assets import StagedRendition, load_asset, run_prefix
 from jobs.content.imaging import (
     CONTENT_TYPES,
     EXTENSIONS,
     ImageCaps,
-    check_size,
     decode,
     encode,
     load_base,
-    open_checked,
     oriented_size,
     resize_chain,
     target_widths,
     to_srgb,
 )
 from jobs.content.placeholder import blurhash_of, dominant_colour
-from jobs.content.reasons import LOGO_UNUSABLE, MISSING_ORIGINAL, with_reason
-from jobs.content.sniff import HEAD_BYTES, TAIL_BYTES, sniff_or_refuse, trailing_archive
+from jobs.content.reasons import LOGO_UNUSABLE, MISSING_ORIGINAL
+from jobs.content.step import media_step
 from jobs.content.watermark import LOGO_MAX_SIDE, WatermarkSpec, apply_image_watermark, watermark_for
 from odyssey_workers.db.models.core import AssetStatus, Creator, Rendition
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import PermanentError
+from odyssey_workers.media.reasons import with_reason
+from odyssey_workers.media.safe_image import check_size, open_sniffed
 from odyssey_workers.progress import report_progress
 from odyssey_workers.settings import Settings, get_settings
 from odyssey_workers.storage import Storage, get_storage
@@ -70,17 +63,7 @@ def stored_size(storage: Storage, key: str) -> int:
 def open_original(storage: Storage, key: str, folder: Path, caps: ImageCaps) -> tuple[Image.Image, str]:
     """Download the original, check its size, sniff it and open it under the caps (no decode)."""
     check_size(stored_size(storage, key), caps)
-    path = storage.download(key, folder / "original")
-    with path.open("rb") as handle:
-        sniffed = sniff_or_refuse(handle.read(HEAD_BYTES))
-        handle.seek(max(0, path.stat().st_size - TAIL_BYTES))
-        if trailing_archive(handle.read()):
-            raise PermanentError(
-                f"refused: the {sniffed.format.upper()} file is also a ZIP archive (a polyglot file hiding an archive)"
-            )
-    if sniffed.kind != "image":
-        raise PermanentError(f"expected an image, but the file is {sniffed.kind} ({sniffed.format})")
-    return open_checked(path, sniffed.format, caps), sniffed.format
+    return open_sniffed(storage.download(key, folder / "original"), caps)
 
 
 def load_logo(storage: Storage, spec: WatermarkSpec | None, folder: Path, settings: Settings) -> Image.Image | None:
@@ -198,16 +181,14 @@ def make_variants(
 
 def optimize_image(asset_id: int) -> dict[str, Any]:
     """Responsive variants, placeholder and colour for an image asset (a pipeline step)."""
-    settings, storage = get_settings(), get_storage()
-    asset, run = start_step(asset_id)
-    prefix = run_prefix(asset_id, run)
+    settings = get_settings()
     caps = ImageCaps.from_settings(settings)
-    with session_scope() as session:
-        creator = session.get(Creator, asset.creator_id)
-        mark = watermark_for(creator.settings if creator else None, settings, "image")
-    report_progress(0, stage="reading")
-    with tempfile.TemporaryDirectory(prefix="odyssey-img-") as folder_name:
-        folder = Path(folder_name)
+    with media_step(asset_id, stage="done") as step:
+        asset, storage, prefix, folder = step.asset, step.storage, step.prefix, step.work
+        with session_scope() as session:
+            creator = session.get(Creator, asset.creator_id)
+            mark = watermark_for(creator.settings if creator else None, settings, "image")
+        report_progress(0, stage="reading")
         logo = load_logo(storage, mark, folder, settings)
         image, fmt = open_original(storage, asset.source_key, folder, caps)
         with image:
@@ -230,11 +211,9 @@ def optimize_image(asset_id: int) -> dict[str, Any]:
             details = {"blurhash": blurhash_of(smallest), "dominant_color": dominant_colour(smallest)}
         finally:
             renditions = writer.finish()
-    written = [item.storage_key for item in renditions + extra]
-    check_run_still_live(asset_id, run, storage, written)
+        step.add_stored(renditions + extra)
     details.update({"width": width, "height": height, "source_format": fmt, "animated": animated, "frames": frames})
-    report_progress(100, stage="done")
-    return step_result(renditions + extra, details)
+    return step.result(details)
 
 
 def _animation_outputs(

@@ -26,14 +26,15 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from jobs.content.ffmpeg_tools import input_args, is_mpegts, run_ffmpeg
 from jobs.content.media_contracts import timeout_for
 from jobs.content.models import LiveClip, LiveSegment, LiveStream, LiveStreamStatus
-from jobs.content.probe import inspect_media, media_workdir
+from jobs.content.probe import inspect_media
 from jobs.content.video import aac_args, x264_args
 from odyssey_workers.db.models.core import AssetKind, AssetStatus, ContentAsset
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import PermanentError
+from odyssey_workers.media.ffmpeg_tools import input_args, is_mpegts, run_ffmpeg
+from odyssey_workers.media.probe import media_workdir
 from odyssey_workers.progress import report_progress
 from odyssey_workers.queues import enqueue
 from odyssey_workers.settings import get_settings

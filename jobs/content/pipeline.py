@@ -45,12 +45,12 @@ from jobs.content.delivery import (
     remove_run_outputs,
     remove_superseded,
 )
-from jobs.content.sniff import HEAD_BYTES, sniff_or_refuse
 from odyssey_workers.catalog import get_catalog
 from odyssey_workers.db.models.core import AssetKind, AssetStatus, ContentAsset
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import PermanentError, RetryableError
 from odyssey_workers.jobclass import WorkHorseKilled, horse_killed_error
+from odyssey_workers.media.sniff import HEAD_BYTES, sniff_or_refuse
 from odyssey_workers.queues import enqueue, fetch_job
 from odyssey_workers.settings import Settings, get_settings
 from odyssey_workers.storage import get_storage

@@ -19,15 +19,15 @@ from typing import Any
 
 from PIL import Image, ImageFilter, ImageStat
 
-from jobs.content.assets import check_run_still_live, run_prefix, staged_rendition, start_step, step_result
-from jobs.content.ffmpeg_tools import input_args, progress_reporter, run_ffmpeg
 from jobs.content.media_contracts import timeout_for
-from jobs.content.probe import MediaInfo, fetch_source, inspect_media, media_workdir
+from jobs.content.probe import inspect_media
+from jobs.content.step import media_step
 from jobs.content.video import even
 from odyssey_workers.errors import PermanentError
+from odyssey_workers.media.ffmpeg_tools import input_args, progress_reporter, run_ffmpeg
+from odyssey_workers.media.probe import MediaInfo
 from odyssey_workers.progress import report_progress
 from odyssey_workers.settings import Settings, get_settings
-from odyssey_workers.storage import get_storage
 
 logger = logging.getLogger(__name__)
 
@@ -161,20 +161,16 @@ def make_thumbnails(asset_id: int) -> dict[str, Any]:
     settings = get_settings()
     if settings.content_preview_format not in ("webp", "mp4"):
         raise PermanentError("CONTENT_PREVIEW_FORMAT must be webp or mp4")
-    asset, run = start_step(asset_id)
-    storage = get_storage()
-    prefix = f"{run_prefix(asset_id, run)}thumbnails/"
-    written: list[str] = []
-    renditions: list[dict[str, Any]] = []
-    with media_workdir() as work:
-        source = fetch_source(storage, asset, work)
+    with media_step(asset_id, "thumbnails/") as step:
+        work = step.work
+        source = step.fetch_source()
         info = inspect_media(source, "video")
         plan = plan_sprite(info, settings)
         candidates = sample_frames(source, info, plan, work, settings)
         if not candidates:
             raise PermanentError("no frame could be decoded for the poster")
-        step = info.duration / POSTER_CANDIDATES
-        scores = [score_frame(path, i, i * step) for i, path in enumerate(candidates)]
+        spacing = info.duration / POSTER_CANDIDATES
+        scores = [score_frame(path, i, i * spacing) for i, path in enumerate(candidates)]
         best = choose_poster(scores)
         poster = work / "poster.jpg"
         with Image.open(candidates[best.index]) as frame:
@@ -207,24 +203,17 @@ def make_thumbnails(asset_id: int) -> dict[str, Any]:
             ),
         ]
         for name, kind, fmt, path, content_type, size, details in items:
-            key = prefix + path.name
-            stored = storage.put_file(key, path, content_type)
-            written.append(key)
-            renditions.append(
-                staged_rendition(
-                    name=name,
-                    kind=kind,
-                    format=fmt,
-                    storage_key=key,
-                    size_bytes=stored.size,
-                    width=size[0] if size else None,
-                    height=size[1] if size else None,
-                    content_type=content_type,
-                    details=details,
-                )
+            step.store(
+                path.name,
+                path,
+                content_type,
+                name=name,
+                kind=kind,
+                format=fmt,
+                width=size[0] if size else None,
+                height=size[1] if size else None,
+                details=details,
             )
-    check_run_still_live(asset_id, run, storage, written)
-    report_progress(100.0)
     logger.info("asset %s: poster at %.1f s (sharpness %.0f), %d sprite tiles", asset_id, best.seconds,
                 best.sharpness, plan.tiles)  # fmt: skip
-    return step_result(renditions, {"poster_scores": [s.__dict__ for s in scores]})
+    return step.result({"poster_scores": [s.__dict__ for s in scores]})

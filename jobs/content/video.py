@@ -14,18 +14,20 @@ from typing import Any
 
 from PIL import Image
 
-from jobs.content.assets import check_run_still_live, run_prefix, staged_rendition, start_step, step_result
-from jobs.content.ffmpeg_tools import input_args, progress_reporter, run_ffmpeg
 from jobs.content.media_contracts import timeout_for
-from jobs.content.probe import MediaInfo, fetch_source, inspect_media, media_workdir
-from jobs.content.reasons import LOGO_UNUSABLE, with_reason
+from jobs.content.probe import inspect_media
+from jobs.content.reasons import LOGO_UNUSABLE
+from jobs.content.step import media_step
 from jobs.content.watermark import video_watermark_filter, watermark_for
 from odyssey_workers.db.models.core import Creator
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import PermanentError
+from odyssey_workers.media.ffmpeg_tools import input_args, progress_reporter, run_ffmpeg
+from odyssey_workers.media.probe import MediaInfo
+from odyssey_workers.media.reasons import with_reason
 from odyssey_workers.progress import report_progress
 from odyssey_workers.settings import Settings, get_settings
-from odyssey_workers.storage import Storage, get_storage
+from odyssey_workers.storage import Storage
 
 logger = logging.getLogger(__name__)
 
@@ -140,17 +142,13 @@ def _video_graph(width: int, height: int, mark: tuple[list[str], str] | None, ou
 def transcode_video(asset_id: int) -> dict[str, Any]:
     """Pipeline step: MP4 (and WebM where enabled) into the run's folder, as a step result."""
     settings = get_settings()
-    asset, run = start_step(asset_id)
-    storage = get_storage()
-    prefix = run_prefix(asset_id, run)
-    written: list[str] = []
-    renditions: list[dict[str, Any]] = []
-    with media_workdir() as work:
-        info = inspect_media(fetch_source(storage, asset, work), "video")
+    with media_step(asset_id, "video/") as step:
+        work = step.work
+        info = inspect_media(step.fetch_source(), "video")
         assert info.video is not None
         width, height = output_size(info, settings.content_video_mp4_max_height)
         webm = settings.content_video_webm_enabled
-        mark = watermark_graph(asset.creator_id, storage, work, width, "scaled", "marked")
+        mark = watermark_graph(step.asset.creator_id, step.storage, work, width, "scaled", "marked")
         extra_inputs, graph = _video_graph(width, height, mark, outputs=2 if webm else 1)
         audio_map = ["-map", "0:a:0"] if info.audio else []
         outputs = [("mp4", work / "video.mp4")]
@@ -172,25 +170,17 @@ def transcode_video(asset_id: int) -> dict[str, Any]:
             what="the video transcode",
         )
         for fmt, path in outputs:
-            key = f"{prefix}video/video.{fmt}"
-            content_type = "video/mp4" if fmt == "mp4" else "video/webm"
-            stored = storage.put_file(key, path, content_type)
-            written.append(key)
-            renditions.append(
-                staged_rendition(
-                    name=f"video.{fmt}",
-                    kind="video",
-                    format=fmt,
-                    storage_key=key,
-                    size_bytes=stored.size,
-                    width=width,
-                    height=height,
-                    duration_seconds=info.duration,
-                    content_type=content_type,
-                    details={"video_codec": "h264" if fmt == "mp4" else "vp9", "audio": info.audio is not None},
-                )
+            step.store(
+                f"video.{fmt}",
+                path,
+                "video/mp4" if fmt == "mp4" else "video/webm",
+                name=f"video.{fmt}",
+                kind="video",
+                format=fmt,
+                width=width,
+                height=height,
+                duration_seconds=info.duration,
+                details={"video_codec": "h264" if fmt == "mp4" else "vp9", "audio": info.audio is not None},
             )
-    check_run_still_live(asset_id, run, storage, written)
-    report_progress(100.0)
     logger.info("asset %s: transcoded to %s", asset_id, ", ".join(fmt for fmt, _ in outputs))
-    return step_result(renditions)
+    return step.result()

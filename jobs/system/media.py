@@ -1,7 +1,9 @@
 """The media check: what a worker's Pillow and ffmpeg can do.
 
-Imports Pillow and ffmpeg-python at module level on purpose, like every media job module; the
-benchmark of warm (preloaded) workers against stock ``rq worker`` uses this job.
+Imports at module level what media job modules import: Pillow and the runtime's ffmpeg tools
+(``odyssey_workers.media.ffmpeg_tools``; the project runs ffmpeg as a subprocess with an
+argument list, no Python ffmpeg binding). The benchmark of warm (preloaded) workers against
+stock ``rq worker`` uses this job.
 """
 
 from __future__ import annotations
@@ -10,13 +12,14 @@ import shutil
 import subprocess
 from typing import Any
 
-import ffmpeg  # noqa: F401 - imported as media jobs do, so preloading is measured honestly
 from PIL import Image, features
+
+from odyssey_workers.media.ffmpeg_tools import FFMPEG
 
 
 def media_check() -> dict[str, Any]:
     """Pillow version and codecs, and the ffmpeg binary's version line (or None)."""
-    ffmpeg_path = shutil.which("ffmpeg")
+    ffmpeg_path = shutil.which(FFMPEG)
     ffmpeg_version = None
     if ffmpeg_path:
         out = subprocess.run([ffmpeg_path, "-hide_banner", "-version"], capture_output=True, text=True, timeout=10)

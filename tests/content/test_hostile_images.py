@@ -18,8 +18,9 @@ import pytest
 from PIL import Image, ImageFile
 from rq.job import JobStatus
 
-from jobs.content.imaging import ImageCaps, open_checked
+from jobs.content.imaging import ImageCaps
 from odyssey_workers.errors import PermanentError
+from odyssey_workers.media.safe_image import open_checked
 from odyssey_workers.queues import fetch_job
 from odyssey_workers.settings import get_settings
 from odyssey_workers.storage import get_storage
@@ -92,7 +93,8 @@ def test_bomb_is_refused_from_its_header_without_running_a_decoder(make, tmp_pat
 MEASURE = """
 import json, resource, sys
 from pathlib import Path
-from jobs.content.imaging import ImageCaps, open_checked
+from jobs.content.imaging import ImageCaps
+from odyssey_workers.media.safe_image import open_checked
 from odyssey_workers.errors import PermanentError
 from odyssey_workers.settings import get_settings
 caps = ImageCaps.from_settings(get_settings())

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from jobs.content.ffmpeg_tools import ffprobe, input_args, run_ffmpeg
 from odyssey_workers.db.models.core import AssetStatus, ContentAsset
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import PermanentError
+from odyssey_workers.media.ffmpeg_tools import ffprobe, input_args, run_ffmpeg
 from odyssey_workers.queues import enqueue
 from odyssey_workers.settings import get_settings
 from odyssey_workers.storage import get_storage

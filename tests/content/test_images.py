@@ -10,11 +10,12 @@ import pytest
 from PIL import Image
 
 from jobs.content import imaging
-from jobs.content.imaging import ImageCaps, decode, encode, open_checked, target_widths, to_srgb
+from jobs.content.imaging import ImageCaps, decode, encode, target_widths, to_srgb
 from jobs.content.placeholder import blurhash_of, dominant_colour
 from jobs.content.smartcrop import best_crop, parse_aspect
-from jobs.content.sniff import sniff_bytes, sniff_or_refuse, trailing_archive
 from odyssey_workers.errors import PermanentError
+from odyssey_workers.media.safe_image import open_checked
+from odyssey_workers.media.sniff import sniff_bytes, sniff_or_refuse, trailing_archive
 from odyssey_workers.settings import get_settings
 from tests.content import image_samples as samples
 

@@ -103,7 +103,8 @@ def test_ingest_command_loads_no_job_code_or_pillow(env):
     probe = (
         "import sys; import odyssey_workers.cli; loaded = set(sys.modules); "
         "from odyssey_workers.catalog import get_catalog; "
-        "catalog = get_catalog(); job_modules = {path.rpartition('.')[0] for path in [spec.function for spec in catalog] + list(catalog.callbacks)}; "
+        "catalog = get_catalog(); paths = [spec.function for spec in catalog] + list(catalog.callbacks); "
+        "job_modules = {path.rpartition('.')[0] for path in paths}; "
         "print(sorted((job_modules | {'PIL'}) & loaded), len(job_modules))"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)

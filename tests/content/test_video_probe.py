@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from jobs.content.ffmpeg_tools import sniff_container
 from jobs.content.media_contracts import timeout_for
 from jobs.content.probe import inspect_media
 from odyssey_workers.errors import PermanentError
+from odyssey_workers.media.ffmpeg_tools import sniff_container
 from tests.content.media_samples import clip, settings_env
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from jobs.content.ffmpeg_tools import Progress, input_args, progress_reporter, run_ffmpeg
 from jobs.content.video import transcode_video
+from odyssey_workers.media.ffmpeg_tools import Progress, input_args, progress_reporter, run_ffmpeg
 from odyssey_workers.storage import get_storage
 from tests.content.media_samples import clip, ffmpeg, probe, settings_env, start_run
 

@@ -139,4 +139,5 @@ def test_dkim_key_without_a_selector_or_an_unusable_key_is_a_configuration_error
     with pytest.raises(ConfigurationError, match="DKIM_PRIVATE_KEY is set but DKIM_SELECTOR is not"):
         channels.dkim_signer(NotificationsSettings(dkim_private_key=dkim_key[0]))
     with pytest.raises(ConfigurationError, match="DKIM_PRIVATE_KEY: not a usable RSA private key"):
-        channels.dkim_signer(NotificationsSettings(dkim_selector=SELECTOR, dkim_private_key="-----BEGIN PRIVATE KEY-----\nnope"))
+        unusable = NotificationsSettings(dkim_selector=SELECTOR, dkim_private_key="-----BEGIN PRIVATE KEY-----\nnope")
+        channels.dkim_signer(unusable)

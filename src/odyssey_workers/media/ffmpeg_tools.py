@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jobs.content.reasons import DAMAGED_MEDIA, with_reason
-from jobs.content.sniff import sniff_or_refuse
 from odyssey_workers.errors import PermanentError, RetryableError
+from odyssey_workers.media.reasons import DAMAGED_MEDIA, with_reason
+from odyssey_workers.media.sniff import sniff_or_refuse
 
 logger = logging.getLogger(__name__)
 
@@ -231,8 +231,8 @@ def run_ffmpeg(
     if timed_out.is_set():
         raise with_reason(RetryableError(f"{what} ran longer than its {timeout:.0f} s limit and was stopped"), TOO_SLOW)
     if returncode < 0:
-        error = RetryableError(f"{what} was killed by signal {-returncode} after {elapsed:.1f} s")
-        raise with_reason(error, CONVERTER_STOPPED)
+        killed = RetryableError(f"{what} was killed by signal {-returncode} after {elapsed:.1f} s")
+        raise with_reason(killed, CONVERTER_STOPPED)
     if returncode != 0:
         error = PermanentError(f"{what} could not process the file: {_error_tail(stderr)}")
         raise with_reason(error, CONVERSION_FAILED)
