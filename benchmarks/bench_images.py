@@ -86,11 +86,11 @@ def run_vips(source: Path, out: Path) -> None:
 def run_ours(source: Path, out: Path) -> None:
     from jobs.content.images import ENCODE_THREADS, VariantWriter, make_variants
     from jobs.content.imaging import ImageCaps, load_base, oriented_size, target_widths
+    from jobs.content.settings import content_settings
     from odyssey_workers.media.safe_image import open_checked
-    from odyssey_workers.settings import get_settings
     from odyssey_workers.storage.local import LocalStorage
 
-    settings = get_settings()
+    settings = content_settings()
     caps = ImageCaps.from_settings(settings)
     with open_checked(source, "jpeg", caps) as image:  # what optimize_image does, minus the database
         widths = target_widths(oriented_size(image)[0], settings.content_image_widths)

@@ -146,7 +146,7 @@ def live_latency(work: Path, segments: int) -> tuple[float, float]:
     """Worst time from a live segment landing to the live playlist listing it, counting a full
     poll interval of waiting (the worst case), against the segment's own duration."""
     from jobs.content.live import _publish, _repackage
-    from odyssey_workers.settings import get_settings
+    from jobs.content.settings import content_settings
     from odyssey_workers.storage.local import LocalStorage
 
     folder = work / "live-in"
@@ -192,7 +192,7 @@ def live_latency(work: Path, segments: int) -> tuple[float, float]:
         rows.append(_repackage(storage, 1, f"live/1/incoming/{path.name}", index, "live/1/", work))
         _publish(storage, 1, "live/1/", rows, ended=False)
         worst = max(worst, time.perf_counter() - started)
-    return worst + get_settings().content_live_poll_seconds, min(r.duration_seconds for r in rows)
+    return worst + content_settings().content_live_poll_seconds, min(r.duration_seconds for r in rows)
 
 
 def run(quick: bool) -> list[Row]:
@@ -203,9 +203,9 @@ def run(quick: bool) -> list[Row]:
         os.environ.setdefault("VAR_DIR", str(work / "var"))
         from jobs.content.hls import encode_ladder, ladder_for
         from jobs.content.probe import inspect_media
-        from odyssey_workers.settings import get_settings
+        from jobs.content.settings import content_settings
 
-        settings = get_settings().model_copy(update={"content_video_ladder_kbps": RUNGS_KBPS})
+        settings = content_settings().model_copy(update={"content_video_ladder_kbps": RUNGS_KBPS})
         source = work / "source.mp4"
         make_clip(source, seconds)
         info = inspect_media(source, "video")

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from PIL import Image, ImageSequence
 
+from jobs.content.settings import ContentSettings
 from jobs.content.watermark import WatermarkSpec, apply_image_watermark, video_watermark_filter
 from odyssey_workers.errors import PermanentError
 from odyssey_workers.media.reasons import with_reason
-from odyssey_workers.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class AnimationOutputs:
 
 
 def animated_webp(
-    image: Image.Image, width: int, settings: Settings, mark: WatermarkSpec | None, logo: Image.Image | None
+    image: Image.Image, width: int, settings: ContentSettings, mark: WatermarkSpec | None, logo: Image.Image | None
 ) -> AnimationOutputs:
     """Every frame resized to ``width`` (and marked), as one animated WebP without metadata."""
     try:
@@ -49,7 +49,7 @@ def animated_webp(
 
 
 def _animated_webp(
-    image: Image.Image, width: int, settings: Settings, mark: WatermarkSpec | None, logo: Image.Image | None
+    image: Image.Image, width: int, settings: ContentSettings, mark: WatermarkSpec | None, logo: Image.Image | None
 ) -> AnimationOutputs:
     frames: list[Image.Image] = []
     durations: list[int] = []

@@ -57,7 +57,9 @@ def staged_rendition(**fields: Any) -> dict[str, Any]:
     return StagedRendition(**fields).to_json()
 
 
-def step_result(renditions: Iterable[StagedRendition | dict[str, Any]], details: dict[str, Any] | None = None) -> dict:
+def step_result(
+    renditions: Iterable[StagedRendition | dict[str, Any]], details: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """What a pipeline step returns: the files it wrote and facts for ``asset.details``."""
     items = [item.to_json() if isinstance(item, StagedRendition) else dict(item) for item in renditions]
     return {"renditions": items, "details": dict(details or {})}

@@ -21,11 +21,11 @@ from typing import Any
 
 from jobs.content.media_contracts import timeout_for
 from jobs.content.probe import inspect_media
+from jobs.content.settings import ContentSettings, content_settings
 from jobs.content.step import media_step
 from odyssey_workers.media.ffmpeg_tools import input_args, progress_reporter, run_ffmpeg
 from odyssey_workers.media.probe import MediaInfo
 from odyssey_workers.progress import report_progress
-from odyssey_workers.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ FORMATS = {
 JSON_BLOCK = re.compile(r"\{[^{}]*\}", re.S)
 
 
-def loudnorm_target(settings: Settings) -> str:
+def loudnorm_target(settings: ContentSettings) -> str:
     return (
         f"loudnorm=I={settings.content_loudness_target_lufs}:TP={settings.content_loudness_true_peak_db}"
         f":LRA={settings.content_loudness_range_lu}"
@@ -59,7 +59,7 @@ def last_json(stderr: str) -> dict[str, Any]:
     return data
 
 
-def measure_loudness(source: Path, info: MediaInfo, settings: Settings) -> dict[str, Any]:
+def measure_loudness(source: Path, info: MediaInfo, settings: ContentSettings) -> dict[str, Any]:
     """Pass 1: loudnorm's measurement of the whole file (input_i, input_tp, input_lra, ...)."""
     args = [*input_args(source, info.demuxer), "-map", "0:a:0", "-vn", "-sn"]
     args += ["-af", f"{loudnorm_target(settings)}:print_format=json", "-f", "null", "-"]
@@ -81,7 +81,7 @@ def _finite(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def normalize_filter(measured: dict[str, Any], settings: Settings) -> str | None:
+def normalize_filter(measured: dict[str, Any], settings: ContentSettings) -> str | None:
     """Pass 2's filter from pass 1's numbers; None for a silent file (no gain can fix silence)."""
     values = {k: _finite(measured.get(k)) for k in ("input_i", "input_tp", "input_lra", "input_thresh")}
     offset = _finite(measured.get("target_offset"))
@@ -95,7 +95,7 @@ def normalize_filter(measured: dict[str, Any], settings: Settings) -> str | None
 
 
 def encode_outputs(
-    source: Path, info: MediaInfo, loudness: str | None, work: Path, settings: Settings
+    source: Path, info: MediaInfo, loudness: str | None, work: Path, settings: ContentSettings
 ) -> tuple[dict[str, Path], Path, dict[str, Any] | None]:
     """Pass 2: one decode, normalized, to AAC + Opus + MP3 + the mono copy for the waveform."""
     assert info.audio is not None
@@ -154,7 +154,7 @@ def waveform_peaks(raw: Path, points: int) -> dict[str, Any]:
 
 def process_audio(asset_id: int) -> dict[str, Any]:
     """Pipeline step: normalized AAC/Opus/MP3 and waveform JSON into the run's ``audio/`` folder."""
-    settings = get_settings()
+    settings = content_settings()
     with media_step(asset_id, "audio/") as step:
         source = step.fetch_source()
         info = inspect_media(source, "audio")
@@ -183,6 +183,10 @@ def process_audio(asset_id: int) -> dict[str, Any]:
         "output_lufs": _finite((applied or {}).get("output_i")),
         "normalized": loudness is not None,
     }
-    logger.info("asset %s: audio %s LUFS -> %s LUFS", asset_id, loudness_details["measured_lufs"],
-                loudness_details["output_lufs"])  # fmt: skip
+    logger.info(
+        "asset %s: audio %s LUFS -> %s LUFS",
+        asset_id,
+        loudness_details["measured_lufs"],
+        loudness_details["output_lufs"],
+    )
     return step.result({"media": info.to_details(), "loudness": loudness_details})

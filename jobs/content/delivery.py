@@ -18,21 +18,32 @@ from datetime import UTC, datetime
 from typing import Any
 
 from jobs.content.assets import StagedRendition, asset_prefix, load_asset, run_prefix
+from jobs.content.settings import ContentSettings
 from odyssey_workers.db.models.core import AssetStatus, Rendition
 from odyssey_workers.db.session import session_scope
-from odyssey_workers.errors import OdysseyError, PermanentError
+from odyssey_workers.errors import ConfigurationError, OdysseyError, PermanentError
 from odyssey_workers.progress import report_progress
 from odyssey_workers.providers.cloudinary import CloudinaryClient, CloudinaryConfig
-from odyssey_workers.settings import Settings
 from odyssey_workers.storage import Storage
 
 logger = logging.getLogger(__name__)
 
 CLOUDINARY_RESOURCE_TYPES = {
-    "jpeg": "image", "webp": "image", "avif": "image", "png": "image", "gif": "image",
-    "mp4": "video", "webm": "video", "m4a": "video", "mp3": "video", "opus": "video", "ogg": "video", "aac": "video",
-    "vtt": "raw", "json": "raw",
-}  # fmt: skip
+    "jpeg": "image",
+    "webp": "image",
+    "avif": "image",
+    "png": "image",
+    "gif": "image",
+    "mp4": "video",
+    "webm": "video",
+    "m4a": "video",
+    "mp3": "video",
+    "opus": "video",
+    "ogg": "video",
+    "aac": "video",
+    "vtt": "raw",
+    "json": "raw",
+}
 """What goes to Cloudinary, and as which resource type (audio is a "video" resource there).
 HLS playlists and segments stay in storage only: their relative links would not survive the
 move, and Cloudinary makes its own streaming profiles from the MP4."""
@@ -49,7 +60,9 @@ class Delivered:
     resource_type: str
 
 
-def cloudinary_target(settings: Settings, asset_id: int, run: str, item: StagedRendition) -> tuple[str, str] | None:
+def cloudinary_target(
+    settings: ContentSettings, asset_id: int, run: str, item: StagedRendition
+) -> tuple[str, str] | None:
     """(public_id, resource_type) of a rendition's Cloudinary copy, or None if it has none."""
     resource_type = CLOUDINARY_RESOURCE_TYPES.get(item.format)
     if resource_type is None:
@@ -60,8 +73,29 @@ def cloudinary_target(settings: Settings, asset_id: int, run: str, item: StagedR
     return public_id, resource_type
 
 
-def cloudinary_client(settings: Settings) -> CloudinaryClient | None:
-    config = CloudinaryConfig.from_settings(settings)
+def cloudinary_config(settings: ContentSettings) -> CloudinaryConfig | None:
+    """The Cloudinary account when all three credentials are set; None when none is."""
+    values = (settings.cloudinary_cloud_name, settings.cloudinary_api_key, settings.cloudinary_api_secret)
+    if not any(values):
+        return None
+    if (
+        settings.cloudinary_cloud_name is None
+        or settings.cloudinary_api_key is None
+        or settings.cloudinary_api_secret is None
+    ):
+        raise ConfigurationError(
+            "CLOUDINARY_CLOUD_NAME, CLOUDINARY_API_KEY and CLOUDINARY_API_SECRET must be set together"
+        )
+    return CloudinaryConfig(
+        cloud_name=settings.cloudinary_cloud_name,
+        api_key=settings.cloudinary_api_key.get_secret_value(),
+        api_secret=settings.cloudinary_api_secret.get_secret_value(),
+        api_base=settings.cloudinary_api_base.rstrip("/"),
+    )
+
+
+def cloudinary_client(settings: ContentSettings) -> CloudinaryClient | None:
+    config = cloudinary_config(settings)
     return CloudinaryClient(config) if config else None
 
 
@@ -82,7 +116,7 @@ def check_staged(storage: Storage, asset_id: int, run: str, staged: list[StagedR
 def deliver(
     client: CloudinaryClient,
     storage: Storage,
-    settings: Settings,
+    settings: ContentSettings,
     asset_id: int,
     run: str,
     staged: list[StagedRendition],
@@ -151,7 +185,9 @@ def publish(
     return replaced
 
 
-def remove_superseded(storage: Storage, settings: Settings, asset_id: int, run: str, replaced: list[dict]) -> None:
+def remove_superseded(
+    storage: Storage, settings: ContentSettings, asset_id: int, run: str, replaced: list[dict[str, Any]]
+) -> None:
     """After a publish: delete earlier runs' files and Cloudinary copies (best effort, logged)."""
     keep = run_prefix(asset_id, run)
     for item in list(storage.list(asset_prefix(asset_id))):
@@ -169,7 +205,7 @@ def remove_superseded(storage: Storage, settings: Settings, asset_id: int, run: 
 
 
 def remove_run_outputs(
-    storage: Storage, settings: Settings, asset_id: int, run: str, staged: Iterable[StagedRendition]
+    storage: Storage, settings: ContentSettings, asset_id: int, run: str, staged: Iterable[StagedRendition]
 ) -> int:
     """Delete everything a failed run may have written; returns how many stored files went."""
     removed = storage.delete_prefix(run_prefix(asset_id, run))

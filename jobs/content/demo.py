@@ -30,11 +30,28 @@ def sample_media(folder: Path) -> list[Path]:
     video, audio = folder / "clip.mp4", folder / "voice.m4a"
     ffmpeg = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y"]
     subprocess.run(
-        [*ffmpeg, "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30:duration=4", "-f", "lavfi",
-         "-i", "sine=frequency=440:duration=4", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac",
-         "-shortest", str(video)],
-        check=True, timeout=120,
-    )  # fmt: skip
+        [
+            *ffmpeg,
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=640x360:rate=30:duration=4",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=4",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+            str(video),
+        ],
+        check=True,
+        timeout=120,
+    )
     subprocess.run(
         [*ffmpeg, "-f", "lavfi", "-i", "sine=frequency=330:duration=5", "-c:a", "aac", str(audio)],
         check=True,
@@ -60,9 +77,13 @@ def run() -> None:
             size = f"{item.get('width')}x{item.get('height')}" if item.get("width") else ""
             duration = f"{item['duration_seconds']:.1f} s" if item.get("duration_seconds") else ""
             table.add_row(
-                str(item.get("kind")), str(item.get("format")), str(item.get("size_bytes")), size, duration,
+                str(item.get("kind")),
+                str(item.get("format")),
+                str(item.get("size_bytes")),
+                size,
+                duration,
                 str(item.get("storage_key")),
-            )  # fmt: skip
+            )
         if len(renditions) > 12:
             table.add_row("…", f"{len(renditions) - 12} more", "", "", "", "")
         console.print(table)

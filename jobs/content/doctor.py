@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from jobs.content.settings import ContentSettings, content_settings
 from odyssey_workers.cli.doctor import Provider
 from odyssey_workers.settings import Settings
 
@@ -17,5 +18,5 @@ SELECTORS: list[tuple[str, str, str]] = []
 UNREAD: dict[str, str] = {}
 
 
-def settings_for(settings: Settings) -> Settings:
-    return settings
+def settings_for(settings: Settings) -> ContentSettings:
+    return content_settings(settings)

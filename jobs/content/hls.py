@@ -24,12 +24,12 @@ from typing import Any, NamedTuple
 
 from jobs.content.media_contracts import timeout_for
 from jobs.content.probe import inspect_media
+from jobs.content.settings import ContentSettings, content_settings
 from jobs.content.step import media_step
 from jobs.content.video import aac_args, even, max_kbps_for, watermark_graph, x264_args
 from odyssey_workers.media.ffmpeg_tools import ProgressCallback, ffprobe, input_args, progress_reporter, run_ffmpeg
 from odyssey_workers.media.probe import MediaInfo
 from odyssey_workers.progress import report_progress
-from odyssey_workers.settings import Settings, get_settings
 from odyssey_workers.storage import get_storage
 
 logger = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ class Playlist:
     codecs: str = ""
 
 
-def ladder_for(display_width: int, display_height: int, settings: Settings) -> list[Rung]:
+def ladder_for(display_width: int, display_height: int, settings: ContentSettings) -> list[Rung]:
     """The rungs for a source: every configured height up to the source's, never above it.
 
     A source shorter than the lowest rung gets one rung at its own height."""
@@ -114,7 +114,7 @@ def ladder_graph(rungs: list[Rung], *, source: str = "0:v", mark: str | None = N
     return ";".join(parts)
 
 
-def hls_output_args(settings: Settings, folder: Path) -> list[str]:
+def hls_output_args(settings: ContentSettings, folder: Path) -> list[str]:
     return [
         "-f",
         "hls",
@@ -152,7 +152,7 @@ def ladder_command(
     info: MediaInfo,
     rungs: list[Rung],
     out_dir: Path,
-    settings: Settings,
+    settings: ContentSettings,
     *,
     watermark: tuple[list[str], str] | None = None,
 ) -> list[str]:
@@ -224,7 +224,7 @@ def read_media_playlist(name: str, path: Path) -> Playlist:
 def avc_codec_string(segment: Path) -> str:
     """``avc1.PPCCLL`` from the encoded stream's profile and level (RFC 6381)."""
     streams = ffprobe(segment, "mpegts").get("streams") or []
-    video = next((s for s in streams if s.get("codec_type") == "video"), {})
+    video: dict[str, Any] = next((s for s in streams if s.get("codec_type") == "video"), {})
     profile = {"Baseline": 0x42, "Constrained Baseline": 0x42, "Main": 0x4D, "High": 0x64}.get(
         str(video.get("profile")), 0x64
     )
@@ -266,7 +266,7 @@ def encode_ladder(
     source: Path,
     info: MediaInfo,
     out_dir: Path,
-    settings: Settings,
+    settings: ContentSettings,
     *,
     watermark: Callable[[int], tuple[list[str], str] | None] | None = None,
     on_progress: ProgressCallback | None = None,
@@ -283,7 +283,7 @@ def encode_ladder(
 
 def package_hls(asset_id: int) -> dict[str, Any]:
     """Pipeline step: the ladder, its playlists and master into the run's ``hls/`` folder."""
-    settings = get_settings()
+    settings = content_settings()
     with media_step(asset_id, "hls/") as step:
         work = step.work
         info = inspect_media(step.fetch_source(), "video")

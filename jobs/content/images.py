@@ -35,6 +35,7 @@ from jobs.content.imaging import (
 )
 from jobs.content.placeholder import blurhash_of, dominant_colour
 from jobs.content.reasons import LOGO_UNUSABLE, MISSING_ORIGINAL
+from jobs.content.settings import ContentSettings, content_settings
 from jobs.content.step import media_step
 from jobs.content.watermark import LOGO_MAX_SIDE, WatermarkSpec, apply_image_watermark, watermark_for
 from odyssey_workers.db.models.core import AssetStatus, Creator, Rendition
@@ -43,7 +44,6 @@ from odyssey_workers.errors import PermanentError
 from odyssey_workers.media.reasons import with_reason
 from odyssey_workers.media.safe_image import check_size, open_sniffed
 from odyssey_workers.progress import report_progress
-from odyssey_workers.settings import Settings, get_settings
 from odyssey_workers.storage import Storage, get_storage
 
 logger = logging.getLogger(__name__)
@@ -66,7 +66,9 @@ def open_original(storage: Storage, key: str, folder: Path, caps: ImageCaps) -> 
     return open_sniffed(storage.download(key, folder / "original"), caps)
 
 
-def load_logo(storage: Storage, spec: WatermarkSpec | None, folder: Path, settings: Settings) -> Image.Image | None:
+def load_logo(
+    storage: Storage, spec: WatermarkSpec | None, folder: Path, settings: ContentSettings
+) -> Image.Image | None:
     """The creator's logo, opened with the same caps and allow-list as any upload."""
     if spec is None or not spec.logo_key:
         return None
@@ -94,7 +96,7 @@ class VariantWriter:
     save one object at once) and its JPEG is encoded inline on a short-lived copy. The caller
     resizes the next width meanwhile, so two cores share resizing, JPEG and WebP/AVIF work."""
 
-    def __init__(self, storage: Storage, prefix: str, settings: Settings, total: int, threads: int) -> None:
+    def __init__(self, storage: Storage, prefix: str, settings: ContentSettings, total: int, threads: int) -> None:
         self.storage, self.prefix, self.settings, self.total = storage, prefix, settings, total
         self.pool = ThreadPoolExecutor(threads) if threads > 1 else None
         self.pending: list[Future[list[StagedRendition]]] = []
@@ -181,7 +183,7 @@ def make_variants(
 
 def optimize_image(asset_id: int) -> dict[str, Any]:
     """Responsive variants, placeholder and colour for an image asset (a pipeline step)."""
-    settings = get_settings()
+    settings = content_settings()
     caps = ImageCaps.from_settings(settings)
     with media_step(asset_id, stage="done") as step:
         asset, storage, prefix, folder = step.asset, step.storage, step.prefix, step.work
@@ -208,7 +210,7 @@ def optimize_image(asset_id: int) -> dict[str, Any]:
             # keeps the full-size pixels alive once the first variant exists.
             base_path = folder / "original"
             smallest = make_variants(load_base(base_path, fmt, caps, widths[0]), widths, writer, mark, logo)
-            details = {"blurhash": blurhash_of(smallest), "dominant_color": dominant_colour(smallest)}
+            details: dict[str, Any] = {"blurhash": blurhash_of(smallest), "dominant_color": dominant_colour(smallest)}
         finally:
             renditions = writer.finish()
         step.add_stored(renditions + extra)
@@ -221,7 +223,7 @@ def _animation_outputs(
     source: Path,
     prefix: str,
     storage: Storage,
-    settings: Settings,
+    settings: ContentSettings,
     mark: WatermarkSpec | None,
     logo: Image.Image | None,
     widths: list[int],
@@ -273,7 +275,7 @@ def _animation_outputs(
 def smart_crop(asset_id: int, aspect: str = "1:1") -> dict[str, Any]:
     """Crops of a ready image to ``aspect``, centred on its most detailed region, in every
     width and format; rows are added in one transaction after all files are stored."""
-    settings, storage = get_settings(), get_storage()
+    settings, storage = content_settings(), get_storage()
     caps = ImageCaps.from_settings(settings)
     with session_scope() as session:
         asset = load_asset(session, asset_id)

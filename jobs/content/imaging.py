@@ -24,11 +24,11 @@ from pathlib import Path
 
 from PIL import Image, ImageCms, ImageOps
 
+from jobs.content.settings import ContentSettings
 from odyssey_workers.errors import PermanentError
 from odyssey_workers.media import caps as media_caps
 from odyssey_workers.media.reasons import with_reason
 from odyssey_workers.media.safe_image import open_checked
-from odyssey_workers.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class ImageCaps(media_caps.ImageCaps):
     """The image caps of content uploads, read from the ``CONTENT_IMAGE_*``/``CONTENT_GIF_*`` settings."""
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> ImageCaps:
+    def from_settings(cls, settings: ContentSettings) -> ImageCaps:
         return cls(
             max_bytes=settings.content_image_max_bytes,
             max_pixels=settings.content_image_max_pixels,
@@ -210,7 +210,7 @@ def flatten(image: Image.Image, background: tuple[int, int, int] = (255, 255, 25
     return flat
 
 
-def encode(image: Image.Image, fmt: str, settings: Settings) -> bytes:
+def encode(image: Image.Image, fmt: str, settings: ContentSettings) -> bytes:
     """The image as ``fmt`` bytes with no metadata block: nothing but pixels is passed in."""
     buffer = io.BytesIO()
     if fmt == "jpeg":

@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from jobs.content.media_contracts import timeout_for
 from jobs.content.models import LiveClip, LiveSegment, LiveStream, LiveStreamStatus
 from jobs.content.probe import inspect_media
+from jobs.content.settings import content_settings
 from jobs.content.video import aac_args, x264_args
 from odyssey_workers.db.models.core import AssetKind, AssetStatus, ContentAsset
 from odyssey_workers.db.session import session_scope
@@ -37,7 +38,6 @@ from odyssey_workers.media.ffmpeg_tools import input_args, is_mpegts, run_ffmpeg
 from odyssey_workers.media.probe import media_workdir
 from odyssey_workers.progress import report_progress
 from odyssey_workers.queues import enqueue
-from odyssey_workers.settings import get_settings
 from odyssey_workers.storage import Storage, get_storage
 
 logger = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ def _repackage(storage: Storage, stream_id: int, key: str, sequence: int, out_pr
 
 
 def _publish(storage: Storage, stream_id: int, out_prefix: str, segments: list[LiveSegment], ended: bool) -> None:
-    window = None if ended else get_settings().content_live_window_segments
+    window = None if ended else content_settings().content_live_window_segments
     storage.put(
         out_prefix + PLAYLIST, render_playlist(segments, window, ended).encode(), "application/vnd.apple.mpegurl"
     )
@@ -127,7 +127,7 @@ def _publish(storage: Storage, stream_id: int, out_prefix: str, segments: list[L
 
 def live_ingest(stream_id: int) -> dict[str, Any]:
     """Follow the stream's incoming prefix until it ends; keep the live playlist current."""
-    settings = get_settings()
+    settings = content_settings()
     storage = get_storage()
     status, incoming, out_prefix, _creator, _vod = _load(stream_id)
     if status in (LiveStreamStatus.ENDED, LiveStreamStatus.FAILED):
@@ -148,9 +148,10 @@ def live_ingest(stream_id: int) -> dict[str, Any]:
             fresh = sorted(
                 (int(match.group(1)), item.key)
                 for item in listing
-                if (match := SEGMENT_NAME.search(item.key)) and int(match.group(1)) not in done
+                if (match := SEGMENT_NAME.search(item.key))
+                and int(match.group(1)) not in done
                 and item.key not in skipped
-            )  # fmt: skip
+            )
             for sequence, key in fresh:
                 try:
                     segment = _repackage(storage, stream_id, key, sequence, out_prefix, work)
@@ -261,7 +262,7 @@ def live_finish(stream_id: int) -> dict[str, Any]:
 
 def live_clip(stream_id: int, start: float, end: float) -> dict[str, Any]:
     """An MP4 of ``start``..``end`` seconds of the recording (cut exactly: re-encoded)."""
-    settings = get_settings()
+    settings = content_settings()
     storage = get_storage()
     status, _incoming, out_prefix, _creator, _vod = _load(stream_id)
     start_ms, end_ms = round(start * 1000), round(end * 1000)

@@ -45,6 +45,7 @@ from jobs.content.delivery import (
     remove_run_outputs,
     remove_superseded,
 )
+from jobs.content.settings import ContentSettings, content_settings
 from odyssey_workers.catalog import get_catalog
 from odyssey_workers.db.models.core import AssetKind, AssetStatus, ContentAsset
 from odyssey_workers.db.session import session_scope
@@ -88,7 +89,7 @@ def chain_job_id(asset_id: int, run: str, name: str) -> str:
     return f"content-{asset_id}-{run}-{name.split('.', 1)[1]}"
 
 
-def plan_chain(kind: str, settings: Settings) -> list[tuple[str, list[str]]]:
+def plan_chain(kind: str, settings: ContentSettings) -> list[tuple[str, list[str]]]:
     """The (job, waits-for) steps of a chain, pre-publish steps and finalize included."""
     steps = list(PROCESSING_STEPS[kind])
     waited_on = {dep for _name, deps in steps for dep in deps}
@@ -131,7 +132,7 @@ def process_upload(asset_id: int) -> dict[str, Any]:
 
 
 def _process_upload(asset_id: int, job: Job | None) -> dict[str, Any]:
-    settings, storage = get_settings(), get_storage()
+    settings, storage = content_settings(), get_storage()
     connection = job.connection if job else None
     with session_scope() as session:
         asset = load_asset(session, asset_id)
@@ -172,7 +173,9 @@ def _process_upload(asset_id: int, job: Job | None) -> dict[str, Any]:
     return _enqueue_chain(asset_id, pipeline, settings, connection)
 
 
-def _enqueue_chain(asset_id: int, pipeline: dict[str, Any], settings: Settings, connection: Redis | None) -> dict:
+def _enqueue_chain(
+    asset_id: int, pipeline: dict[str, Any], settings: ContentSettings, connection: Redis | None
+) -> dict[str, Any]:
     from odyssey_workers.connection import get_redis
 
     connection = connection or get_redis()
@@ -187,7 +190,7 @@ def _enqueue_chain(asset_id: int, pipeline: dict[str, Any], settings: Settings, 
         if existing:
             jobs[name] = fetch_job(job_id, connection)
             continue
-        timeout = scaled_timeout(kind, size, settings, TIMEOUT_WEIGHTS.get(name, 1.0))
+        timeout = scaled_timeout(kind, size, get_settings(), TIMEOUT_WEIGHTS.get(name, 1.0))
         jobs[name] = enqueue_step(name, asset_id, run, [jobs[d] for d in deps], timeout, connection)
         enqueued.append(name)
     logger.info("asset %s: run %s, %s chain enqueued (%s)", asset_id, run, kind, ", ".join(enqueued) or "already")
@@ -197,7 +200,7 @@ def _enqueue_chain(asset_id: int, pipeline: dict[str, Any], settings: Settings, 
 # --- finalize ---------------------------------------------------------------------------------
 
 
-def chain_results(asset: ContentAsset, connection: Redis | None = None) -> tuple[list[StagedRendition], dict]:
+def chain_results(asset: ContentAsset, connection: Redis | None = None) -> tuple[list[StagedRendition], dict[str, Any]]:
     """Renditions and details every finished step of the asset's run returned."""
     staged: list[StagedRendition] = []
     details: dict[str, Any] = {}
@@ -220,7 +223,7 @@ def chain_results(asset: ContentAsset, connection: Redis | None = None) -> tuple
 
 def finalize_asset(asset_id: int) -> dict[str, Any]:
     """Publish the run: check every file, copy to Cloudinary if configured, then one commit."""
-    settings, storage = get_settings(), get_storage()
+    settings, storage = content_settings(), get_storage()
     with session_scope() as session:
         asset = load_asset(session, asset_id)
         if asset.status == AssetStatus.READY:
@@ -298,7 +301,7 @@ def fail_asset(
     asset_id: int, run: str | None, reason: str, connection: Redis | None = None, failed_job: str | None = None
 ) -> None:
     """Mark the asset failed (the first reason wins), remove the run's outputs, stop its chain."""
-    settings, storage = get_settings(), get_storage()
+    settings, storage = content_settings(), get_storage()
     with session_scope() as session:
         asset = session.get(ContentAsset, asset_id)
         if asset is None:

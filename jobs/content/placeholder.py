@@ -47,6 +47,7 @@ def dominant_colour(image: Image.Image) -> str:
     quantized = sample.quantize(colors=8, method=Image.Quantize.MEDIANCUT)
     palette = quantized.getpalette() or []
     counts = quantized.getcolors() or [(1, 0)]
-    _count, index = max(counts)
+    _count, colour = max(counts)
+    index = colour if isinstance(colour, int) else 0  # a palette image counts palette indexes
     red, green, blue = palette[index * 3 : index * 3 + 3] or (0, 0, 0)
     return f"#{red:02x}{green:02x}{blue:02x}"

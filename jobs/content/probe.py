@@ -18,18 +18,18 @@ from rq.job import Job
 from jobs.content.assets import start_step, step_result
 from jobs.content.media_contracts import VIDEO_JOBS, timeout_for
 from jobs.content.reasons import MISSING_ORIGINAL
+from jobs.content.settings import ContentSettings, content_settings
 from odyssey_workers.db.models.core import ContentAsset
 from odyssey_workers.errors import PermanentError
 from odyssey_workers.media.caps import MediaCaps
 from odyssey_workers.media.probe import Expect, MediaInfo, inspect, media_workdir
 from odyssey_workers.media.reasons import with_reason
-from odyssey_workers.settings import Settings, get_settings
 from odyssey_workers.storage import Storage, get_storage
 
 logger = logging.getLogger(__name__)
 
 
-def media_caps(expect: Expect, settings: Settings) -> MediaCaps:
+def media_caps(expect: Expect, settings: ContentSettings) -> MediaCaps:
     """The content limits for a video or an audio upload."""
     video = expect == "video"
     return MediaCaps(
@@ -49,7 +49,7 @@ def media_caps(expect: Expect, settings: Settings) -> MediaCaps:
 
 def inspect_media(path: Path, expect: Expect) -> MediaInfo:
     """Sniff, probe and check ``path`` against the content caps; PermanentError naming the first breach."""
-    return inspect(path, expect, media_caps(expect, get_settings()))
+    return inspect(path, expect, media_caps(expect, content_settings()))
 
 
 def fetch_source(storage: Storage, asset: ContentAsset, workdir: Path) -> Path:
@@ -71,7 +71,7 @@ def _set_dependent_timeouts(duration: float) -> None:
     for dependent_id in job.dependent_ids:
         key = Job.key_for(dependent_id)
         description = job.connection.hget(key, "description")
-        if description is not None and description.decode() in VIDEO_JOBS:
+        if isinstance(description, bytes) and description.decode() in VIDEO_JOBS:
             job.connection.hset(key, "timeout", timeout)
 
 

@@ -48,8 +48,8 @@ def creator_reason(step: str, error: BaseException | None) -> str:
     return unexpected(step)
 
 
-def timed_out(step: str, limit_seconds: int | None) -> str:
-    limit = f" of {limit_seconds} seconds" if limit_seconds else ""
+def timed_out(step: str, limit_seconds: float | None) -> str:
+    limit = f" of {round(limit_seconds)} seconds" if limit_seconds else ""
     return f"{step_action(step)} took longer than its time limit{limit}. Please upload the file again."
 
 

@@ -21,13 +21,13 @@ from PIL import Image, ImageFilter, ImageStat
 
 from jobs.content.media_contracts import timeout_for
 from jobs.content.probe import inspect_media
+from jobs.content.settings import ContentSettings, content_settings
 from jobs.content.step import media_step
 from jobs.content.video import even
 from odyssey_workers.errors import PermanentError
 from odyssey_workers.media.ffmpeg_tools import input_args, progress_reporter, run_ffmpeg
 from odyssey_workers.media.probe import MediaInfo
 from odyssey_workers.progress import report_progress
-from odyssey_workers.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ class SpritePlan:
     interval: float
 
 
-def plan_sprite(info: MediaInfo, settings: Settings) -> SpritePlan:
+def plan_sprite(info: MediaInfo, settings: ContentSettings) -> SpritePlan:
     assert info.video is not None
     interval = max(settings.content_thumbnail_interval_seconds, info.duration / settings.content_thumbnail_max_tiles)
     tiles = max(1, min(settings.content_thumbnail_max_tiles, math.ceil(info.duration / interval)))
@@ -116,7 +116,7 @@ def sprite_vtt(plan: SpritePlan, duration: float, sprite_name: str) -> str:
     return "\n".join(lines)
 
 
-def sample_frames(source: Path, info: MediaInfo, plan: SpritePlan, work: Path, settings: Settings) -> list[Path]:
+def sample_frames(source: Path, info: MediaInfo, plan: SpritePlan, work: Path, settings: ContentSettings) -> list[Path]:
     """One decode: the sprite sheet (``sprite.jpg``) and the poster candidates (``cand_*.png``)."""
     assert info.video is not None
     poster_width = min(settings.content_poster_max_width, info.video.display_width)
@@ -140,7 +140,7 @@ def sample_frames(source: Path, info: MediaInfo, plan: SpritePlan, work: Path, s
     return sorted(work.glob("cand_*.png"))
 
 
-def make_preview(source: Path, info: MediaInfo, start: float, work: Path, settings: Settings) -> Path:
+def make_preview(source: Path, info: MediaInfo, start: float, work: Path, settings: ContentSettings) -> Path:
     seconds = min(settings.content_preview_seconds, info.duration)
     start = max(0.0, min(start, info.duration - seconds))
     fmt = settings.content_preview_format
@@ -158,7 +158,7 @@ def make_preview(source: Path, info: MediaInfo, start: float, work: Path, settin
 
 def make_thumbnails(asset_id: int) -> dict[str, Any]:
     """Pipeline step: poster, sprite sheet + WebVTT and preview into the run's ``thumbnails/``."""
-    settings = get_settings()
+    settings = content_settings()
     if settings.content_preview_format not in ("webp", "mp4"):
         raise PermanentError("CONTENT_PREVIEW_FORMAT must be webp or mp4")
     with media_step(asset_id, "thumbnails/") as step:
@@ -214,6 +214,11 @@ def make_thumbnails(asset_id: int) -> dict[str, Any]:
                 height=size[1] if size else None,
                 details=details,
             )
-    logger.info("asset %s: poster at %.1f s (sharpness %.0f), %d sprite tiles", asset_id, best.seconds,
-                best.sharpness, plan.tiles)  # fmt: skip
+    logger.info(
+        "asset %s: poster at %.1f s (sharpness %.0f), %d sprite tiles",
+        asset_id,
+        best.seconds,
+        best.sharpness,
+        plan.tiles,
+    )
     return step.result({"poster_scores": [s.__dict__ for s in scores]})

@@ -17,6 +17,7 @@ from PIL import Image
 from jobs.content.media_contracts import timeout_for
 from jobs.content.probe import inspect_media
 from jobs.content.reasons import LOGO_UNUSABLE
+from jobs.content.settings import ContentSettings, content_settings
 from jobs.content.step import media_step
 from jobs.content.watermark import video_watermark_filter, watermark_for
 from odyssey_workers.db.models.core import Creator
@@ -26,7 +27,6 @@ from odyssey_workers.media.ffmpeg_tools import input_args, progress_reporter, ru
 from odyssey_workers.media.probe import MediaInfo
 from odyssey_workers.media.reasons import with_reason
 from odyssey_workers.progress import report_progress
-from odyssey_workers.settings import Settings, get_settings
 from odyssey_workers.storage import Storage
 
 logger = logging.getLogger(__name__)
@@ -37,14 +37,14 @@ def even(value: float) -> int:
     return max(2, round(value / 2) * 2)
 
 
-def max_kbps_for(height: int, settings: Settings) -> int:
+def max_kbps_for(height: int, settings: ContentSettings) -> int:
     """The ladder's bitrate cap for a picture ``height`` high: the smallest rung at least as tall."""
     ladder = settings.content_video_ladder_kbps
     taller = sorted(h for h in ladder if h >= height)
     return ladder[taller[0]] if taller else ladder[max(ladder)]
 
 
-def x264_args(height: int, fps: float, settings: Settings, *, stream: str = "v") -> list[str]:
+def x264_args(height: int, fps: float, settings: ContentSettings, *, stream: str = "v") -> list[str]:
     """H.264 options for one output ``height`` high: capped CRF, a keyframe at every segment
     boundary (the same frames on every rung, so players can switch rungs at any segment)."""
     kbps = max_kbps_for(height, settings)
@@ -79,7 +79,7 @@ def x264_args(height: int, fps: float, settings: Settings, *, stream: str = "v")
     return args
 
 
-def aac_args(settings: Settings) -> list[str]:
+def aac_args(settings: ContentSettings) -> list[str]:
     return ["-c:a", "aac", "-b:a", f"{settings.content_video_audio_kbps}k", "-ac", "2", "-ar", "48000"]
 
 
@@ -97,7 +97,7 @@ def watermark_graph(
     """(extra inputs, filter graph ending in ``[output]``) for the creator's video watermark, or None.
 
     A logo is re-encoded to PNG by Pillow first, so ffmpeg only ever opens a file we wrote."""
-    settings = get_settings()
+    settings = content_settings()
     with session_scope() as session:
         creator = session.get(Creator, asset_creator_id)
         creator_settings = dict(creator.settings or {}) if creator else {}
@@ -141,7 +141,7 @@ def _video_graph(width: int, height: int, mark: tuple[list[str], str] | None, ou
 
 def transcode_video(asset_id: int) -> dict[str, Any]:
     """Pipeline step: MP4 (and WebM where enabled) into the run's folder, as a step result."""
-    settings = get_settings()
+    settings = content_settings()
     with media_step(asset_id, "video/") as step:
         work = step.work
         info = inspect_media(step.fetch_source(), "video")

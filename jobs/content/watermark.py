@@ -21,8 +21,8 @@ from typing import Any, Literal
 from PIL import Image, ImageDraw, ImageFont
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from jobs.content.settings import ContentSettings
 from odyssey_workers.errors import PermanentError
-from odyssey_workers.settings import Settings
 
 Position = Literal["top-left", "top-right", "bottom-left", "bottom-right", "center"]
 LOGO_MAX_SIDE = 4096
@@ -50,7 +50,9 @@ class WatermarkSpec(BaseModel):
         return self
 
 
-def watermark_for(creator_settings: dict[str, Any] | None, settings: Settings, target: str) -> WatermarkSpec | None:
+def watermark_for(
+    creator_settings: dict[str, Any] | None, settings: ContentSettings, target: str
+) -> WatermarkSpec | None:
     """The creator's watermark for ``target`` ("image" or "video"), or None when there is none.
 
     Bad settings are a PermanentError naming the field, not a silently unmarked output."""
@@ -106,7 +108,7 @@ def render_text_mark(text: str, width: int) -> Image.Image:
     font = default_font(size)
     stroke = max(1, size // 16)
     left, top, right, bottom = font.getbbox(text, stroke_width=stroke)
-    mark = Image.new("RGBA", (right - left, bottom - top), (0, 0, 0, 0))
+    mark = Image.new("RGBA", (int(right - left), int(bottom - top)), (0, 0, 0, 0))
     ImageDraw.Draw(mark).text(
         (-left, -top), text, font=font, fill=(255, 255, 255, 255), stroke_width=stroke, stroke_fill=(0, 0, 0, 255)
     )

@@ -12,7 +12,8 @@ import shutil
 import subprocess
 from typing import Any
 
-from PIL import Image, features
+import PIL
+from PIL import features
 
 from odyssey_workers.media.ffmpeg_tools import FFMPEG
 
@@ -25,7 +26,7 @@ def media_check() -> dict[str, Any]:
         out = subprocess.run([ffmpeg_path, "-hide_banner", "-version"], capture_output=True, text=True, timeout=10)
         ffmpeg_version = out.stdout.splitlines()[0] if out.stdout else None
     return {
-        "pillow": Image.__version__,
+        "pillow": PIL.__version__,
         "codecs": {name: bool(features.check(name)) for name in ("jpg", "webp", "avif", "zlib")},
         "ffmpeg": ffmpeg_version,
     }

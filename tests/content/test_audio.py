@@ -83,9 +83,9 @@ def test_silence_is_encoded_without_a_gain_it_cannot_have():
 
 
 def _settings():
-    from odyssey_workers.settings import Settings
+    from jobs.content.settings import ContentSettings
 
-    return Settings()
+    return ContentSettings()
 
 
 def test_audio_upload_becomes_ready_through_the_pipeline(env, redis_conn, make_asset):

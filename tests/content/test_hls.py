@@ -20,7 +20,7 @@ from jobs.content.hls import (
     timeline_offset,
 )
 from jobs.content.probe import inspect_media
-from odyssey_workers.settings import Settings
+from jobs.content.settings import ContentSettings
 from odyssey_workers.storage import get_storage
 from tests.content.media_samples import clip, settings_env, start_run
 
@@ -38,7 +38,7 @@ SMALL_LADDER = {"240": 600, "180": 400, "120": 300}
     ],
 )
 def test_ladder_never_upscales_and_keeps_the_aspect_with_even_sides(size, heights):
-    rungs = ladder_for(*size, Settings())
+    rungs = ladder_for(*size, ContentSettings())
 
     assert [r.height for r in rungs] == heights
     for rung in rungs:
@@ -50,7 +50,7 @@ def test_ladder_is_one_ffmpeg_process_with_one_decode_of_the_source(tmp_path):
     source = tmp_path / "s.mp4"
     source.write_bytes(clip(seconds=2, size="320x240"))
     info = inspect_media(source, "video")
-    settings = Settings(content_video_ladder_kbps={240: 600, 180: 400, 120: 300})
+    settings = ContentSettings(content_video_ladder_kbps={240: 600, 180: 400, 120: 300})
     rungs = ladder_for(320, 240, settings)
 
     args = ladder_command(source, info.demuxer, info, rungs, tmp_path / "out", settings)

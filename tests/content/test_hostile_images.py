@@ -19,10 +19,10 @@ from PIL import Image, ImageFile
 from rq.job import JobStatus
 
 from jobs.content.imaging import ImageCaps
+from jobs.content.settings import content_settings
 from odyssey_workers.errors import PermanentError
 from odyssey_workers.media.safe_image import open_checked
 from odyssey_workers.queues import fetch_job
-from odyssey_workers.settings import get_settings
 from odyssey_workers.storage import get_storage
 from tests.content import image_samples as samples
 from tests.content.conftest import process_with_worker
@@ -86,7 +86,7 @@ def test_bomb_is_refused_from_its_header_without_running_a_decoder(make, tmp_pat
     fmt = "png" if path.read_bytes().startswith(b"\x89PNG") else "gif"
 
     with pytest.raises(PermanentError, match="refused before decoding"):
-        open_checked(path, fmt, ImageCaps.from_settings(get_settings()))
+        open_checked(path, fmt, ImageCaps.from_settings(content_settings()))
     assert decoded == []
 
 
@@ -96,8 +96,8 @@ from pathlib import Path
 from jobs.content.imaging import ImageCaps
 from odyssey_workers.media.safe_image import open_checked
 from odyssey_workers.errors import PermanentError
-from odyssey_workers.settings import get_settings
-caps = ImageCaps.from_settings(get_settings())
+from jobs.content.settings import content_settings
+caps = ImageCaps.from_settings(content_settings())
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 try:
     open_checked(Path(sys.argv[1]), sys.argv[2], caps)

@@ -12,11 +12,11 @@ from PIL import Image
 from jobs.content import imaging
 from jobs.content.imaging import ImageCaps, decode, encode, target_widths, to_srgb
 from jobs.content.placeholder import blurhash_of, dominant_colour
+from jobs.content.settings import content_settings
 from jobs.content.smartcrop import best_crop, parse_aspect
 from odyssey_workers.errors import PermanentError
 from odyssey_workers.media.safe_image import open_checked
 from odyssey_workers.media.sniff import sniff_bytes, sniff_or_refuse, trailing_archive
-from odyssey_workers.settings import get_settings
 from tests.content import image_samples as samples
 
 
@@ -87,7 +87,7 @@ def assert_no_metadata(data: bytes, fmt: str) -> None:
 def opened(data: bytes, fmt: str, tmp_path: Path) -> Image.Image:
     path = tmp_path / "input"
     path.write_bytes(data)
-    return open_checked(path, fmt, ImageCaps.from_settings(get_settings()))
+    return open_checked(path, fmt, ImageCaps.from_settings(content_settings()))
 
 
 @pytest.mark.parametrize(
@@ -167,7 +167,7 @@ def test_cmyk_sixteen_bit_and_palette_images_become_rgb_or_rgba(env):
 
 def test_transparent_image_keeps_alpha_in_webp_and_is_flattened_on_white_in_jpeg(env):
     image = Image.new("RGBA", (16, 16), (255, 0, 0, 0))
-    settings = get_settings()
+    settings = content_settings()
     with Image.open(io.BytesIO(encode(image, "webp", settings))) as webp:
         assert webp.mode == "RGBA" and webp.getpixel((0, 0))[3] == 0
     with Image.open(io.BytesIO(encode(image, "jpeg", settings))) as jpeg:
@@ -191,7 +191,7 @@ def test_exif_rotation_is_considered_when_choosing_the_decode_scale(tmp_path, en
 @pytest.mark.parametrize("fmt", ["jpeg", "webp", "avif"])
 def test_every_output_format_is_free_of_metadata(fmt, tmp_path, env):
     with opened(samples.gps_photo(400, 300), "jpeg", tmp_path) as image:
-        output = encode(to_srgb(decode(image, 400)), fmt, get_settings())
+        output = encode(to_srgb(decode(image, 400)), fmt, content_settings())
     assert_no_metadata(output, fmt)
 
 
@@ -234,7 +234,7 @@ def transparent_image(mode: str) -> Image.Image:
 @pytest.mark.parametrize("mode", ["RGBA", "LA", "P"])
 def test_transparent_image_placeholder_matches_its_jpeg_rendition(mode, env):
     image = transparent_image(mode)
-    with Image.open(io.BytesIO(encode(to_srgb(image.copy()), "jpeg", get_settings()))) as jpeg:
+    with Image.open(io.BytesIO(encode(to_srgb(image.copy()), "jpeg", content_settings()))) as jpeg:
         jpeg_rgb = jpeg.convert("RGB")
     expected = blurhash_average(blurhash_of(jpeg_rgb))
 

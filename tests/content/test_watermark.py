@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from jobs.content.settings import content_settings
 from jobs.content.watermark import WatermarkSpec, apply_image_watermark, video_watermark_filter, watermark_for
 from odyssey_workers.errors import PermanentError
-from odyssey_workers.settings import get_settings
 from odyssey_workers.storage import get_storage
 from tests.content.conftest import process_with_worker
 
@@ -54,11 +54,11 @@ def test_logo_scales_with_the_output_width_and_blends_at_the_opacity(width):
 
 def test_bad_watermark_settings_fail_naming_the_field(env):
     with pytest.raises(PermanentError, match="opacity"):
-        watermark_for({"watermark": {"text": "@ana", "opacity": 2}}, get_settings(), "image")
+        watermark_for({"watermark": {"text": "@ana", "opacity": 2}}, content_settings(), "image")
     with pytest.raises(PermanentError, match="position"):
-        watermark_for({"watermark": {"text": "@ana", "position": "middle"}}, get_settings(), "image")
-    assert watermark_for({"watermark": {"text": "@ana", "apply_to": ["video"]}}, get_settings(), "image") is None
-    assert watermark_for({}, get_settings(), "image") is None
+        watermark_for({"watermark": {"text": "@ana", "position": "middle"}}, content_settings(), "image")
+    assert watermark_for({"watermark": {"text": "@ana", "apply_to": ["video"]}}, content_settings(), "image") is None
+    assert watermark_for({}, content_settings(), "image") is None
 
 
 def test_pipeline_marks_every_variant_from_the_creators_logo_and_never_the_original(

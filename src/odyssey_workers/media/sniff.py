@@ -38,9 +38,28 @@ IMAGE_FORMATS = {
 _AVIF_BRANDS = {b"avif", b"avis"}
 _HEIC_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
 _VIDEO_BRANDS = {
-    b"isom", b"iso2", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1", b"dash", b"M4V ", b"M4VH",
-    b"M4VP", b"qt  ", b"3gp4", b"3gp5", b"3gp6", b"3g2a", b"mmp4", b"XAVC", b"MSNV", b"f4v ",
-}  # fmt: skip
+    b"isom",
+    b"iso2",
+    b"iso4",
+    b"iso5",
+    b"iso6",
+    b"mp41",
+    b"mp42",
+    b"avc1",
+    b"dash",
+    b"M4V ",
+    b"M4VH",
+    b"M4VP",
+    b"qt  ",
+    b"3gp4",
+    b"3gp5",
+    b"3gp6",
+    b"3g2a",
+    b"mmp4",
+    b"XAVC",
+    b"MSNV",
+    b"f4v ",
+}
 _AUDIO_BRANDS = {b"M4A ", b"M4B ", b"F4A "}
 
 _TEXT_SIGNS: list[tuple[re.Pattern[bytes], str]] = [

@@ -14,12 +14,11 @@ import hashlib
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 import httpx
 
-from odyssey_workers.errors import ConfigurationError, PermanentError, RetryableError
-from odyssey_workers.settings import Settings
+from odyssey_workers.errors import PermanentError, RetryableError
 
 TIMEOUT_SECONDS = 60.0
 """How long one upload or deletion may take, connect to last byte, in seconds."""
@@ -42,24 +41,6 @@ class CloudinaryConfig:
     api_key: str
     api_secret: str
     api_base: str = "https://api.cloudinary.com"
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> CloudinaryConfig | None:
-        """The configuration when all three credentials are set; None when none is."""
-        values = (settings.cloudinary_cloud_name, settings.cloudinary_api_key, settings.cloudinary_api_secret)
-        if not any(values):
-            return None
-        if not all(values):
-            raise ConfigurationError(
-                "CLOUDINARY_CLOUD_NAME, CLOUDINARY_API_KEY and CLOUDINARY_API_SECRET must be set together"
-            )
-        assert settings.cloudinary_api_key is not None and settings.cloudinary_api_secret is not None
-        return cls(
-            cloud_name=str(settings.cloudinary_cloud_name),
-            api_key=settings.cloudinary_api_key.get_secret_value(),
-            api_secret=settings.cloudinary_api_secret.get_secret_value(),
-            api_base=settings.cloudinary_api_base.rstrip("/"),
-        )
 
 
 @dataclass(frozen=True)
@@ -138,7 +119,7 @@ class CloudinaryClient:
 
     def upload(
         self,
-        data: bytes | BinaryIO,
+        data: bytes | IO[bytes],
         *,
         public_id: str,
         resource_type: str = "image",
