@@ -13,6 +13,7 @@ import logging
 import os
 import tempfile
 import time
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -120,7 +121,7 @@ class VariantWriter:
             content_type=CONTENT_TYPES[fmt],
         )
 
-    def _encode_all(self, image: Image.Image, formats: list[str], name: str) -> list[StagedRendition]:
+    def _encode_all(self, image: Image.Image, formats: Sequence[str], name: str) -> list[StagedRendition]:
         return [self._encode_and_store(image, fmt, name) for fmt in formats]
 
     def submit(self, image: Image.Image, name: str) -> None:

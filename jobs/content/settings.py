@@ -1,12 +1,21 @@
-"""The content domain's settings, read from the same variables as always (``CONTENT_*``, ``CLOUDINARY_*``)."""
+"""The content domain's settings, read from the same variables as always (``CONTENT_*``, ``CLOUDINARY_*``).
+
+Every enumerated value is a ``Literal``: a wrong ``CONTENT_PREVIEW_FORMAT`` or
+``CONTENT_IMAGE_FORMATS`` stops start-up with one line naming the variable, instead of failing
+each upload at run time.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr
 
 from odyssey_workers.settings import DomainSettings, Settings, domain_settings
+
+ImageFormat = Literal["jpeg", "webp", "avif"]
+WatermarkPosition = Literal["top-left", "top-right", "bottom-left", "bottom-right", "center"]
+X264Preset = Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
 
 
 class ContentSettings(DomainSettings):
@@ -18,7 +27,7 @@ class ContentSettings(DomainSettings):
 
     # --- content: images, watermarks, delivery (jobs/content, docs/content-images.md) ----------
     content_image_widths: list[Annotated[int, Field(ge=16, le=8192)]] = [320, 640, 1280, 2048]
-    content_image_formats: list[str] = ["jpeg", "webp", "avif"]  # of jpeg, webp, avif
+    content_image_formats: list[ImageFormat] = ["jpeg", "webp", "avif"]
     content_jpeg_quality: Annotated[int, Field(ge=1, le=95)] = 82
     content_webp_quality: Annotated[int, Field(ge=1, le=100)] = 80
     content_avif_quality: Annotated[int, Field(ge=1, le=100)] = 60
@@ -29,7 +38,7 @@ class ContentSettings(DomainSettings):
     content_gif_max_frames: Annotated[int, Field(ge=1)] = 1000
     content_gif_max_total_pixels: Annotated[int, Field(ge=1)] = 400_000_000  # frames x width x height
     content_animation_mp4_max_seconds: Annotated[float, Field(gt=0)] = 60.0
-    content_watermark_position: str = "bottom-right"  # top-left, top-right, bottom-left, bottom-right, center
+    content_watermark_position: WatermarkPosition = "bottom-right"
     content_watermark_margin: Annotated[float, Field(ge=0, le=0.25)] = 0.03  # fraction of the output width
     content_watermark_opacity: Annotated[float, Field(ge=0, le=1)] = 0.6
     content_watermark_scale: Annotated[float, Field(gt=0, le=1)] = 0.15  # logo/text width / output width
@@ -66,7 +75,7 @@ class ContentSettings(DomainSettings):
     content_video_ladder_kbps: dict[int, int] = {1080: 5000, 720: 2800, 480: 1400, 360: 800}  # height: max kbit/s
     content_video_mp4_max_height: Annotated[int, Field(ge=16)] = 1080
     content_video_crf: Annotated[int, Field(ge=0, le=51)] = 21
-    content_video_x264_preset: str = "superfast"  # same preset for the MP4, the HLS ladder and live VODs
+    content_video_x264_preset: X264Preset = "superfast"  # same preset for the MP4, the HLS ladder and live VODs
     content_video_threads: Annotated[int, Field(ge=0, le=64)] = 0  # ffmpeg threads per encoder; 0 = automatic
     content_video_webm_enabled: bool = False  # VP9 + Opus next to the MP4 (slow: several times the H.264 cost)
     content_video_vp9_crf: Annotated[int, Field(ge=0, le=63)] = 33
@@ -78,7 +87,7 @@ class ContentSettings(DomainSettings):
     content_thumbnail_columns: Annotated[int, Field(ge=1, le=40)] = 10
     content_poster_max_width: Annotated[int, Field(ge=64)] = 1280
     content_preview_seconds: Annotated[float, Field(gt=0, le=30)] = 3.0
-    content_preview_format: str = "webp"  # webp (animated) or mp4
+    content_preview_format: Literal["webp", "mp4"] = "webp"  # webp: animated
     content_audio_aac_kbps: Annotated[int, Field(ge=16, le=512)] = 128
     content_audio_opus_kbps: Annotated[int, Field(ge=16, le=512)] = 96
     content_audio_mp3_kbps: Annotated[int, Field(ge=32, le=320)] = 192

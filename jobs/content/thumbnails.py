@@ -158,9 +158,7 @@ def make_preview(source: Path, info: MediaInfo, start: float, work: Path, settin
 
 def make_thumbnails(asset_id: int) -> dict[str, Any]:
     """Pipeline step: poster, sprite sheet + WebVTT and preview into the run's ``thumbnails/``."""
-    settings = content_settings()
-    if settings.content_preview_format not in ("webp", "mp4"):
-        raise PermanentError("CONTENT_PREVIEW_FORMAT must be webp or mp4")
+    settings = content_settings()  # CONTENT_PREVIEW_FORMAT is webp or mp4: checked at start
     with media_step(asset_id, "thumbnails/") as step:
         work = step.work
         source = step.fetch_source()

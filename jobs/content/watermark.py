@@ -21,10 +21,10 @@ from typing import Any, Literal
 from PIL import Image, ImageDraw, ImageFont
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from jobs.content.settings import ContentSettings
+from jobs.content.settings import ContentSettings, WatermarkPosition
 from odyssey_workers.errors import PermanentError
 
-Position = Literal["top-left", "top-right", "bottom-left", "bottom-right", "center"]
+Position = WatermarkPosition  # one list of positions: a creator's and CONTENT_WATERMARK_POSITION
 LOGO_MAX_SIDE = 4096
 """A logo is refused above this many pixels per side (it is shown at a fraction of the output)."""
 

@@ -141,9 +141,11 @@ def describe_validation_error(error: ValidationError) -> str:
     """One line per bad variable, naming it and what it expects, never echoing its value."""
     lines = []
     for item in error.errors(include_input=False, include_url=False):
-        variable = "_".join(str(part) for part in item["loc"]).upper() or "settings"
+        field, *inside = item["loc"] or ("settings",)
+        # A list's item or a mapping's key is named after the variable: "CONTENT_IMAGE_FORMATS: item 2".
+        where = "".join(f": item {part + 1}" if isinstance(part, int) else f": {part}" for part in inside)
         reason = str(item["msg"]).removeprefix("Value error, ")
-        lines.append(f"{variable}: {reason}")
+        lines.append(f"{str(field).upper()}{where}: {reason}")
     return "; ".join(lines)
 
 

@@ -83,6 +83,19 @@ def test_command_with_malformed_redis_url_prints_one_line_and_no_traceback(tmp_p
         ("NOTIFICATIONS_RETRY_SCHEDULE", "10,-1", "expected comma-separated seconds, as 5,300,1800"),
         ("LOG_LEVEL", "bogus", "expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
         ("CONTENT_IMAGE_WIDTHS", "abc", "expected a JSON list, as [320,640,1280,2048]"),
+        ("CONTENT_IMAGE_FORMATS", '["jpeg", "bmp"]', "item 2: Input should be 'jpeg', 'webp' or 'avif'"),
+        ("CONTENT_PREVIEW_FORMAT", "gif", "Input should be 'webp' or 'mp4'"),
+        (
+            "CONTENT_WATERMARK_POSITION",
+            "middle",
+            "Input should be 'top-left', 'top-right', 'bottom-left', 'bottom-right' or 'center'",
+        ),
+        (
+            "CONTENT_VIDEO_X264_PRESET",
+            "turbo",
+            "Input should be 'ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower'"
+            " or 'veryslow'",
+        ),
         ("PAYOUT_MINIMUMS", "JPY", "expected a JSON object, as {}"),
         (
             "REDIS_URL",
