@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from odyssey_workers.db.base import Base, utcnow
+from odyssey_workers.db.base import Base, enum_type, utcnow
 
 
 class LiveStreamStatus(enum.StrEnum):
@@ -26,7 +26,7 @@ class LiveStream(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     creator_id: Mapped[int] = mapped_column(ForeignKey("creators.id", ondelete="CASCADE"), index=True)
     status: Mapped[LiveStreamStatus] = mapped_column(
-        Enum(LiveStreamStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        enum_type(LiveStreamStatus),
         default=LiveStreamStatus.WAITING,
         index=True,
     )

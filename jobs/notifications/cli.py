@@ -18,8 +18,8 @@ import click
 from redis import Redis
 from sqlalchemy import func, select
 
-from jobs.notifications.contracts import FINAL_STATUSES, EventSpec, event_spec
-from jobs.notifications.models import Delivery, Notification
+from jobs.notifications.contracts import EventSpec, event_spec
+from jobs.notifications.models import FINAL_STATUSES, Delivery, Notification
 from jobs.notifications.settings import notifications_settings
 from jobs.notifications.templating import TEMPLATED_CHANNELS, render
 from odyssey_workers.cli import main

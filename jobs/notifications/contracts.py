@@ -22,18 +22,6 @@ from odyssey_workers.retry import NO_RETRY, RetryPolicy
 CHANNELS: tuple[str, ...] = ("email", "push", "sms", "webhook", "discord")
 """Every delivery channel; a preference row names one of these or ``*``."""
 
-DELIVERY_STATUSES: tuple[str, ...] = (
-    "queued",  # written, a send job will take it (maybe later: quiet hours, retry backoff)
-    "held",  # waiting for the weekly digest
-    "sending",  # claimed by one send attempt; the provider may be talking right now
-    "sent",  # the provider accepted it
-    "delivered",  # the provider reported it reached the recipient
-    "failed",  # permanently failed, or retries exhausted
-    "bounced",  # the provider reported a bounce
-    "suppressed",  # not sent on purpose (suppressed address, opted out after queueing)
-)
-FINAL_STATUSES = frozenset({"sent", "delivered", "failed", "bounced", "suppressed"})
-
 
 @dataclass(frozen=True)
 class EventSpec:

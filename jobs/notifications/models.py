@@ -3,13 +3,36 @@ per-user settings that decide the channels (preferences, quiet hours, devices, e
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from odyssey_workers.db.base import Base, utcnow
+from odyssey_workers.db.base import Base, enum_type, utcnow
+
+
+class DeliveryStatus(enum.StrEnum):
+    QUEUED = "queued"  # written, a send job will take it (maybe later: quiet hours, retry backoff)
+    HELD = "held"  # waiting for the weekly digest
+    SENDING = "sending"  # claimed by one send attempt; the provider may be talking right now
+    SENT = "sent"  # the provider accepted it
+    DELIVERED = "delivered"  # the provider reported it reached the recipient
+    FAILED = "failed"  # permanently failed, or retries exhausted
+    BOUNCED = "bounced"  # the provider reported a bounce
+    SUPPRESSED = "suppressed"  # not sent on purpose (suppressed address, opted out after queueing)
+
+
+FINAL_STATUSES = frozenset(
+    {
+        DeliveryStatus.SENT,
+        DeliveryStatus.DELIVERED,
+        DeliveryStatus.FAILED,
+        DeliveryStatus.BOUNCED,
+        DeliveryStatus.SUPPRESSED,
+    }
+)
 
 
 class NotificationMessage(Base):
@@ -72,7 +95,7 @@ class Delivery(Base):
     target: Mapped[str] = mapped_column(String(2048))  # address, phone, "push:<id>", "endpoint:<id>"
     provider: Mapped[str | None] = mapped_column(String(32))
     priority: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status: Mapped[DeliveryStatus] = mapped_column(enum_type(DeliveryStatus), default=DeliveryStatus.QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     scheduled_for: Mapped[datetime | None]  # quiet hours or retry backoff: not before this
     claim_token: Mapped[str | None] = mapped_column(String(64))

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jobs.notifications.models import Delivery, DeliveryAttempt, EmailSuppression, ProviderEvent
+from jobs.notifications.models import Delivery, DeliveryAttempt, DeliveryStatus, EmailSuppression, ProviderEvent
 from jobs.notifications.settings import notifications_settings
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import PermanentError
@@ -193,7 +193,11 @@ def _apply(session: Session, provider: str, event: StatusEvent) -> str:
         _suppress(session, event.email, "complaint" if event.kind == "complained" else "unsubscribe", provider)
     if delivery is None:
         return "unmatched"
-    new_status = {"delivered": "delivered", "bounced": "bounced", "failed": "failed"}.get(event.kind)
+    new_status = {
+        "delivered": DeliveryStatus.DELIVERED,
+        "bounced": DeliveryStatus.BOUNCED,
+        "failed": DeliveryStatus.FAILED,
+    }.get(event.kind)
     if new_status == "delivered" and delivery.status not in ("sent", "delivered"):
         new_status = None  # a late "delivered" never undoes a bounce
     if new_status:

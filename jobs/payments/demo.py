@@ -13,7 +13,7 @@ def run() -> None:
     from datetime import UTC, datetime, timedelta
 
     import odyssey_workers
-    from jobs.payments.models import CreatorPaymentProfile, Plan, Subscription
+    from jobs.payments.models import CreatorPaymentProfile, Plan, PlanInterval, Subscription, SubscriptionStatus
     from odyssey_workers.db.session import session_scope
 
     console.print("[bold]Payments[/bold]: three fans' subscriptions renew, the split is posted, the creator is paid")
@@ -26,7 +26,9 @@ def run() -> None:
                     creator_id=creator_id, payout_destination="acct_demo", payout_currency="EUR", payout_verified=True
                 )
             )
-        plan = Plan(creator_id=creator_id, name="Gold tier", interval="monthly", price_minor=999, currency="EUR")
+        plan = Plan(
+            creator_id=creator_id, name="Gold tier", interval=PlanInterval.MONTH, price_minor=999, currency="EUR"
+        )
         session.add(plan)
         session.flush()
         for fan, token in zip(fans, ["tok_ok", "tok_ok", "tok_decline"], strict=True):
@@ -35,7 +37,7 @@ def run() -> None:
                     user_id=fan,
                     plan_id=plan.id,
                     creator_id=creator_id,
-                    status="active",
+                    status=SubscriptionStatus.ACTIVE,
                     payment_token=token,
                     billing_country="DE",
                     anchor_at=now - timedelta(days=31),

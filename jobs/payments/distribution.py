@@ -115,7 +115,7 @@ def release_due(session: Session, now: datetime, limit: int = 1000) -> int:
     rows = session.execute(
         select(Charge.id, Charge.creator_id, Charge.currency, Charge.creator_amount, Charge.refunded_creator)
         .where(
-            Charge.status == ChargeStatus.SUCCEEDED.value,
+            Charge.status == ChargeStatus.SUCCEEDED,
             Charge.released_at.is_(None),
             Charge.available_at <= now,
         )

@@ -33,6 +33,7 @@ from jobs.payments.models import (
     Payout,
     PayoutStatus,
     Refund,
+    RefundStatus,
 )
 from odyssey_workers.db.base import utcnow
 
@@ -146,7 +147,7 @@ def _charges(session: Session, report: LedgerReport) -> None:
     unposted = session.execute(
         select(Charge.idempotency_key)
         .outerjoin(LedgerTransaction, LedgerTransaction.idempotency_key == Charge.idempotency_key)
-        .where(Charge.status == ChargeStatus.SUCCEEDED.value, LedgerTransaction.id.is_(None))
+        .where(Charge.status == ChargeStatus.SUCCEEDED, LedgerTransaction.id.is_(None))
     ).all()
     report.add([f"charge {k} succeeded but has no ledger transaction" for (k,) in unposted], len(unposted))
 
@@ -171,9 +172,9 @@ def _payouts(session: Session, report: LedgerReport) -> None:
         )
     )
     expected = {
-        PayoutStatus.IN_TRANSIT.value: (1, 0, 0),
-        PayoutStatus.PAID.value: (1, 1, 0),
-        PayoutStatus.FAILED.value: (1, 0, 1),
+        PayoutStatus.IN_TRANSIT: (1, 0, 0),
+        PayoutStatus.PAID: (1, 1, 0),
+        PayoutStatus.FAILED: (1, 0, 1),
     }
     lines = []
     for key, status, initiate, settle, reverse in rows:
@@ -187,7 +188,7 @@ def _payouts(session: Session, report: LedgerReport) -> None:
 def _stale(session: Session, report: LedgerReport, now: datetime) -> None:
     charges = session.execute(
         select(Charge.idempotency_key, Charge.created_at).where(
-            Charge.status == ChargeStatus.PENDING.value, Charge.created_at < now - STALE_PENDING
+            Charge.status == ChargeStatus.PENDING, Charge.created_at < now - STALE_PENDING
         )
     ).all()
     report.add(
@@ -195,7 +196,7 @@ def _stale(session: Session, report: LedgerReport, now: datetime) -> None:
     )
     refunds = session.execute(
         select(Refund.idempotency_key, Refund.created_at).where(
-            Refund.status == "pending", Refund.created_at < now - STALE_PENDING
+            Refund.status == RefundStatus.PENDING, Refund.created_at < now - STALE_PENDING
         )
     ).all()
     report.add(
@@ -203,7 +204,7 @@ def _stale(session: Session, report: LedgerReport, now: datetime) -> None:
     )
     payouts = session.execute(
         select(Payout.idempotency_key, Payout.created_at).where(
-            Payout.status == PayoutStatus.IN_TRANSIT.value, Payout.created_at < now - STALE_IN_TRANSIT
+            Payout.status == PayoutStatus.IN_TRANSIT, Payout.created_at < now - STALE_IN_TRANSIT
         )
     ).all()
     report.add(

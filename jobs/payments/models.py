@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column
 
-from odyssey_workers.db.base import Base, utcnow
+from odyssey_workers.db.base import Base, enum_type, utcnow
 
 # 64-bit ids on PostgreSQL; SQLite only autoincrements a plain INTEGER primary key.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -143,7 +143,7 @@ class Plan(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     creator_id: Mapped[int] = mapped_column(ForeignKey("creators.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
-    interval: Mapped[str] = mapped_column(String(8))  # PlanInterval
+    interval: Mapped[PlanInterval] = mapped_column(enum_type(PlanInterval, length=8))
     price_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     tax_inclusive: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -161,7 +161,7 @@ class Subscription(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("payment_plans.id"))
     creator_id: Mapped[int] = mapped_column(ForeignKey("creators.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16))  # SubscriptionStatus
+    status: Mapped[SubscriptionStatus] = mapped_column(enum_type(SubscriptionStatus))
     payment_token: Mapped[str] = mapped_column(String(200))
     billing_country: Mapped[str] = mapped_column(String(2))
     billing_region: Mapped[str | None] = mapped_column(String(8))
@@ -194,7 +194,7 @@ class Charge(Base):
     subscription_id: Mapped[int | None] = mapped_column(ForeignKey("payment_subscriptions.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     creator_id: Mapped[int] = mapped_column(ForeignKey("creators.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16), index=True)  # ChargeStatus
+    status: Mapped[ChargeStatus] = mapped_column(enum_type(ChargeStatus), index=True)
     currency: Mapped[str] = mapped_column(String(3))
     gross_amount: Mapped[int] = mapped_column(BigInteger)  # what the fan pays
     net_amount: Mapped[int] = mapped_column(BigInteger)  # taxable amount
@@ -224,6 +224,12 @@ class Charge(Base):
     settled_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
+class RefundStatus(enum.StrEnum):
+    PENDING = "pending"  # key made, provider not yet answered for sure
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
 class Refund(Base):
     """Money given back on a charge, and how the split was reversed."""
 
@@ -232,7 +238,7 @@ class Refund(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     charge_id: Mapped[int] = mapped_column(ForeignKey("payment_charges.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16))  # pending, succeeded, failed
+    status: Mapped[RefundStatus] = mapped_column(enum_type(RefundStatus))
     currency: Mapped[str] = mapped_column(String(3))
     amount: Mapped[int] = mapped_column(BigInteger)
     tax_amount: Mapped[int] = mapped_column(BigInteger)
@@ -265,7 +271,7 @@ class Payout(Base):
     creator_id: Mapped[int] = mapped_column(ForeignKey("creators.id"))
     week: Mapped[str] = mapped_column(String(8), index=True)  # "2026-W48"
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
-    status: Mapped[str] = mapped_column(String(16), index=True)  # PayoutStatus
+    status: Mapped[PayoutStatus] = mapped_column(enum_type(PayoutStatus), index=True)
     currency: Mapped[str] = mapped_column(String(3))
     amount: Mapped[int] = mapped_column(BigInteger)
     debt_netted: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -112,7 +112,7 @@ def run_weekly_payouts(
                 skipped.setdefault(candidate.status, []).append(candidate.creator_id)
         # payouts of this week left in transit by an earlier run are resumed too
         eligible += session.scalars(
-            select(Payout.creator_id).where(Payout.week == week, Payout.status == PayoutStatus.IN_TRANSIT.value)
+            select(Payout.creator_id).where(Payout.week == week, Payout.status == PayoutStatus.IN_TRANSIT)
         ).all()
     eligible = sorted(set(eligible))
     if skipped.get(payout_preview.ON_HOLD):
@@ -284,7 +284,7 @@ def _open_payouts(
                 "creator_id": creator_id,
                 "week": week,
                 "idempotency_key": key,
-                "status": PayoutStatus.IN_TRANSIT.value,
+                "status": PayoutStatus.IN_TRANSIT,
                 "currency": profile.payout_currency,
                 "amount": amount,
                 "debt_netted": netted,
@@ -304,7 +304,7 @@ def _in_transit(session: Session, week: str, ids: list[int]) -> list[_Open]:
             select(PAYOUTS).where(
                 PAYOUTS.c.creator_id.in_(part),
                 PAYOUTS.c.week == week,
-                PAYOUTS.c.status == PayoutStatus.IN_TRANSIT.value,
+                PAYOUTS.c.status == PayoutStatus.IN_TRANSIT,
             )
         ):
             out.append(_Open(row.id, row.creator_id, row.idempotency_key, row.amount, row.currency, row.destination))
@@ -319,7 +319,7 @@ def _settle(
         still_open.update(
             session.scalars(
                 select(PAYOUTS.c.id)
-                .where(PAYOUTS.c.id.in_(part), PAYOUTS.c.status == PayoutStatus.IN_TRANSIT.value)
+                .where(PAYOUTS.c.id.in_(part), PAYOUTS.c.status == PayoutStatus.IN_TRANSIT)
                 .order_by(PAYOUTS.c.id)
                 .with_for_update()
             )
@@ -336,13 +336,13 @@ def _settle(
             clearing = ledger.processor_clearing(payout.currency)
             entries = ((in_transit, -payout.amount), (clearing, payout.amount))
             postings.append(ledger.Posting(f"{payout.key}:settle", "payout_settle", entries))
-            status = PayoutStatus.PAID.value
+            status = PayoutStatus.PAID
             report.paid.append(payout.creator_id)
         else:
             available = ledger.creator_account(payout.creator_id, AccountKind.CREATOR_AVAILABLE, payout.currency)
             entries = ((in_transit, -payout.amount), (available, payout.amount))
             postings.append(ledger.Posting(f"{payout.key}:reverse", "payout_reverse", entries))
-            status = PayoutStatus.FAILED.value
+            status = PayoutStatus.FAILED
             report.failed.append(payout.creator_id)
         updates.append(
             {

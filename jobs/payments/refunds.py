@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from jobs.payments import ledger
 from jobs.payments.distribution import apportion
-from jobs.payments.models import AccountKind, Charge, ChargeStatus, Refund
+from jobs.payments.models import AccountKind, Charge, ChargeStatus, Refund, RefundStatus
 from jobs.payments.money import require_minor_units
 from jobs.payments.provider import get_payment_provider
 from odyssey_workers.db.base import utcnow
@@ -107,7 +107,7 @@ def _record(session: Session, charge_id: int, amount: int | None, key: str, reas
                 f"refusing {amount} on charge {charge_id}"
             )
         return existing
-    if charge.status != ChargeStatus.SUCCEEDED.value:
+    if charge.status != ChargeStatus.SUCCEEDED:
         raise RefundError(f"charge {charge_id} is {charge.status}; only a succeeded charge can be refunded")
     remaining = charge.gross_amount - charge.refunded_amount
     amount = remaining if amount is None else amount
@@ -166,7 +166,7 @@ def _record(session: Session, charge_id: int, amount: int | None, key: str, reas
     refund = Refund(
         idempotency_key=key,
         charge_id=charge_id,
-        status="pending",
+        status=RefundStatus.PENDING,
         currency=currency,
         amount=amount,
         tax_amount=sum(tax_parts.values()),
@@ -195,10 +195,10 @@ def _settle(session: Session, refund_id: int, outcome: RefundOutcome) -> RefundR
         payable, clearing = ledger.refunds_payable(refund.currency), ledger.processor_clearing(refund.currency)
         entries = ((payable, -refund.amount), (clearing, refund.amount))
         ledger.post(session, ledger.Posting(f"{refund.idempotency_key}:settle", "refund_settle", entries))
-        refund.status = "succeeded"
+        refund.status = RefundStatus.SUCCEEDED
     else:
         # The reversal stands and the money waits on refunds payable for a person to resolve.
-        refund.status = "failed"
+        refund.status = RefundStatus.FAILED
         refund.failure_reason = outcome.failure_reason
         logger.error("refund %s refused by the provider: %s", refund.idempotency_key, outcome.failure_reason)
     return _result(refund)

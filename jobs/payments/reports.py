@@ -47,8 +47,8 @@ from odyssey_workers.storage import get_storage
 logger = logging.getLogger(__name__)
 
 PLATFORM = 0
-ACTIVE = (SubscriptionStatus.ACTIVE.value, SubscriptionStatus.PAST_DUE.value)
-ENDED = (SubscriptionStatus.CANCELED.value, SubscriptionStatus.EXPIRED.value)
+ACTIVE = (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE)
+ENDED = (SubscriptionStatus.CANCELED, SubscriptionStatus.EXPIRED)
 FIGURES = ("charges", "gross_revenue", "tax", "net_revenue", "commission", "creator_earnings", "refunds")
 
 
@@ -77,7 +77,7 @@ def compute_daily_metrics(session: Session, day: date) -> int:
             func.sum(Charge.commission_amount),
             func.sum(Charge.creator_amount),
         )
-        .where(Charge.status == ChargeStatus.SUCCEEDED.value, Charge.settled_at >= start, Charge.settled_at < end)
+        .where(Charge.status == ChargeStatus.SUCCEEDED, Charge.settled_at >= start, Charge.settled_at < end)
         .group_by(Charge.creator_id, Charge.currency)
     ):
         creator_id, currency, count, gross, tax_amount, commission, creator = r
@@ -186,7 +186,7 @@ def monthly_revenue_report(month: str) -> dict[str, Any]:
                 func.sum(Charge.commission_amount),
                 func.sum(Charge.creator_amount),
             )
-            .where(Charge.status == ChargeStatus.SUCCEEDED.value, Charge.settled_at >= start, Charge.settled_at < end)
+            .where(Charge.status == ChargeStatus.SUCCEEDED, Charge.settled_at >= start, Charge.settled_at < end)
             .group_by(Charge.creator_id, Charge.currency)
         ):
             row = table[(creator_id, currency)]
@@ -208,7 +208,7 @@ def monthly_revenue_report(month: str) -> dict[str, Any]:
             )
         for creator_id, currency, paid in session.execute(
             select(Payout.creator_id, Payout.currency, func.sum(Payout.amount))
-            .where(Payout.status == PayoutStatus.PAID.value, Payout.settled_at >= start, Payout.settled_at < end)
+            .where(Payout.status == PayoutStatus.PAID, Payout.settled_at >= start, Payout.settled_at < end)
             .group_by(Payout.creator_id, Payout.currency)
         ):
             table[(creator_id, currency)]["paid_out"] = paid
@@ -246,7 +246,7 @@ def monthly_tax_report(month: str) -> dict[str, Any]:
     with session_scope() as session:
         charges = session.execute(
             select(Charge.currency, Charge.net_amount, Charge.tax_lines)
-            .where(Charge.status == ChargeStatus.SUCCEEDED.value, Charge.settled_at >= start, Charge.settled_at < end)
+            .where(Charge.status == ChargeStatus.SUCCEEDED, Charge.settled_at >= start, Charge.settled_at < end)
             .execution_options(yield_per=1000)
         )
         for currency, net, lines in charges:

@@ -55,13 +55,13 @@ logger = logging.getLogger(__name__)
 
 CHARGES = table_of(Charge)
 SUBSCRIPTIONS = table_of(Subscription)
-DUE_STATUSES = (SubscriptionStatus.TRIALING.value, SubscriptionStatus.ACTIVE.value, SubscriptionStatus.PAST_DUE.value)
+DUE_STATUSES = (SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE)
 
 
 def create_plan(
     session: Session, *, creator_id: int, name: str, interval: str, price_minor: int, currency: str, tax_inclusive: bool
 ) -> Plan:
-    if interval not in (PlanInterval.MONTH.value, PlanInterval.YEAR.value):
+    if interval not in (PlanInterval.MONTH, PlanInterval.YEAR):
         raise PermanentError(f"plan interval must be 'month' or 'year', got {interval!r}")
     plan = Plan(
         creator_id=creator_id,
@@ -219,7 +219,7 @@ def _renew_page(
     outcomes: dict[str, ChargeOutcome] = {}
     for due in dues:
         _, status = state[due.key]
-        if status != ChargeStatus.PENDING.value:
+        if status != ChargeStatus.PENDING:
             continue  # finished by an earlier run whose subscription update is already in
         try:
             outcomes[due.key] = provider.charge(
@@ -256,7 +256,7 @@ def _pending_charge(due: _Due, now: datetime, provider_name: str) -> dict[str, A
         "subscription_id": row.id,
         "user_id": row.user_id,
         "creator_id": row.creator_id,
-        "status": ChargeStatus.PENDING.value,
+        "status": ChargeStatus.PENDING,
         "currency": split.currency,
         "gross_amount": split.gross,
         "net_amount": split.net,
@@ -298,7 +298,7 @@ def _lock_pending(session: Session, charge_ids: list[int]) -> set[int]:
         pending.update(
             session.scalars(
                 select(CHARGES.c.id)
-                .where(CHARGES.c.id.in_(part), CHARGES.c.status == ChargeStatus.PENDING.value)
+                .where(CHARGES.c.id.in_(part), CHARGES.c.status == ChargeStatus.PENDING)
                 .order_by(CHARGES.c.id)
                 .with_for_update()
             )
@@ -332,7 +332,7 @@ def _record_outcomes(
             charge_rows.append(
                 {
                     "idempotency_key": due.key,
-                    "status": ChargeStatus.SUCCEEDED.value,
+                    "status": ChargeStatus.SUCCEEDED,
                     "provider_reference": outcome.reference,
                     "failure_reason": None,
                     "settled_at": now,
@@ -343,7 +343,7 @@ def _record_outcomes(
             sub_rows.append(
                 {
                     "id": row.id,
-                    "status": SubscriptionStatus.ACTIVE.value,
+                    "status": SubscriptionStatus.ACTIVE,
                     "periods_paid": paid,
                     "current_period_start": period_end(row.anchor_at, paid - 1, row.interval),
                     "current_period_end": period_end(row.anchor_at, paid, row.interval),
@@ -362,7 +362,7 @@ def _record_outcomes(
         charge_rows.append(
             {
                 "idempotency_key": due.key,
-                "status": ChargeStatus.DECLINED.value,
+                "status": ChargeStatus.DECLINED,
                 "provider_reference": outcome.reference,
                 "failure_reason": outcome.failure_reason,
                 "settled_at": now,
@@ -400,7 +400,7 @@ def _expire(session: Session, rows: Sequence[Any], now: datetime, report: Renewa
             update(SUBSCRIPTIONS)
             .where(SUBSCRIPTIONS.c.id.in_(part), SUBSCRIPTIONS.c.status.in_(DUE_STATUSES))
             .values(
-                status=SubscriptionStatus.EXPIRED.value,
+                status=SubscriptionStatus.EXPIRED,
                 ended_at=SUBSCRIPTIONS.c.current_period_end,
                 next_attempt_at=None,
                 updated_at=now,
@@ -418,7 +418,7 @@ def cancel_subscription(session: Session, subscription_id: int, *, at_period_end
         subscription.cancel_at_period_end = True
     else:
         now = utcnow()
-        subscription.status = SubscriptionStatus.CANCELED.value
+        subscription.status = SubscriptionStatus.CANCELED
         subscription.canceled_at = subscription.ended_at = now
         subscription.next_attempt_at = None
     return subscription

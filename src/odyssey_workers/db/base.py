@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, MetaData, Table, TypeDecorator
+from sqlalchemy import DateTime, Enum, MetaData, Table, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 
@@ -45,6 +46,18 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def enum_type(enum_class: type[enum.StrEnum], length: int = 16) -> Enum:
+    """The one style of a status column: a plain ``VARCHAR(length)`` holding the members' values
+    (no database enum type, so adding a member needs no migration), read back as members."""
+    return Enum(
+        enum_class,
+        native_enum=False,
+        length=length,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,  # a typo'd status is refused on write, not found later on read
+    )
 
 
 class Base(DeclarativeBase):

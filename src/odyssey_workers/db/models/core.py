@@ -6,10 +6,10 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from odyssey_workers.db.base import Base, utcnow
+from odyssey_workers.db.base import Base, enum_type, utcnow
 
 
 class User(Base):
@@ -63,11 +63,11 @@ class ContentAsset(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     creator_id: Mapped[int] = mapped_column(ForeignKey("creators.id", ondelete="CASCADE"), index=True)
     kind: Mapped[AssetKind] = mapped_column(
-        Enum(AssetKind, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        enum_type(AssetKind),
         default=AssetKind.UNKNOWN,
     )
     status: Mapped[AssetStatus] = mapped_column(
-        Enum(AssetStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        enum_type(AssetStatus),
         default=AssetStatus.UPLOADED,
         index=True,
     )
