@@ -28,7 +28,7 @@ from jobs.payments.currencies import check_currency
 from jobs.payments.models import AccountKind, Charge, ChargeStatus, CreatorPaymentProfile
 from jobs.payments.money import require_minor_units, require_rate, round_half_up
 from jobs.payments.settings import payments_settings
-from jobs.payments.sql import chunks
+from odyssey_workers.db.bulk import chunks
 
 logger = logging.getLogger(__name__)
 

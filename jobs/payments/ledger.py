@@ -35,8 +35,8 @@ from sqlalchemy.orm import Session
 from jobs.payments.currencies import check_currency
 from jobs.payments.models import AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction
 from jobs.payments.money import AmountError
-from jobs.payments.sql import chunks
 from odyssey_workers.db.base import table_of, utcnow
+from odyssey_workers.db.bulk import chunks
 from odyssey_workers.db.idempotent import insert_if_absent
 from odyssey_workers.errors import PermanentError
 

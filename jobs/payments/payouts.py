@@ -34,9 +34,8 @@ from jobs.payments.models import AccountKind, CreatorPaymentProfile, Payout, Pay
 from jobs.payments.periods import iso_week, parse_week
 from jobs.payments.provider import get_payment_provider
 from jobs.payments.settings import payments_settings
-from jobs.payments.sql import chunks
 from odyssey_workers.db.base import table_of, utcnow
-from odyssey_workers.db.bulk import update_by_key
+from odyssey_workers.db.bulk import chunks, lock_keys, update_by_key
 from odyssey_workers.db.idempotent import insert_if_absent
 from odyssey_workers.db.models.core import Creator
 from odyssey_workers.db.session import session_scope
@@ -314,16 +313,8 @@ def _in_transit(session: Session, week: str, ids: list[int]) -> list[_Open]:
 def _settle(
     session: Session, payouts: list[_Open], outcomes: dict[int, TransferOutcome], now: datetime, report: PayoutReport
 ) -> None:
-    still_open: set[int] = set()
-    for part in chunks(sorted(p.payout_id for p in payouts)):
-        still_open.update(
-            session.scalars(
-                select(PAYOUTS.c.id)
-                .where(PAYOUTS.c.id.in_(part), PAYOUTS.c.status == PayoutStatus.IN_TRANSIT)
-                .order_by(PAYOUTS.c.id)
-                .with_for_update()
-            )
-        )
+    ids = [p.payout_id for p in payouts]
+    still_open = lock_keys(session, PAYOUTS, "id", ids, PAYOUTS.c.status == PayoutStatus.IN_TRANSIT)
     postings: list[ledger.Posting] = []
     updates: list[dict[str, Any]] = []
     for payout in payouts:

@@ -42,9 +42,8 @@ from jobs.payments.money import require_minor_units
 from jobs.payments.periods import period_end
 from jobs.payments.provider import get_payment_provider
 from jobs.payments.settings import payments_settings
-from jobs.payments.sql import chunks
 from odyssey_workers.db.base import table_of, utcnow
-from odyssey_workers.db.bulk import update_by_key
+from odyssey_workers.db.bulk import chunks, lock_keys, update_by_key
 from odyssey_workers.db.idempotent import insert_if_absent
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import PermanentError, RetryableError
@@ -293,17 +292,7 @@ def _charge_state(session: Session, keys: list[str]) -> dict[str, tuple[int, str
 
 def _lock_pending(session: Session, charge_ids: list[int]) -> set[int]:
     """Lock the charges and keep those still pending: a concurrent run may have recorded some."""
-    pending: set[int] = set()
-    for part in chunks(sorted(charge_ids)):
-        pending.update(
-            session.scalars(
-                select(CHARGES.c.id)
-                .where(CHARGES.c.id.in_(part), CHARGES.c.status == ChargeStatus.PENDING)
-                .order_by(CHARGES.c.id)
-                .with_for_update()
-            )
-        )
-    return pending
+    return lock_keys(session, CHARGES, "id", charge_ids, CHARGES.c.status == ChargeStatus.PENDING)
 
 
 def _record_outcomes(

@@ -1,4 +1,4 @@
-"""Keyed bulk updates: many rows, each with its own values, in one executemany.
+"""Keyed bulk work on many rows: updates in one executemany, row locks in key order, IN lists in chunks.
 
 ``UPDATE t SET a = :a, b = :b WHERE key = :key`` run once per row is as many round trips as
 rows; handed the whole list, the driver sends it as one batch. Each row names the key column
@@ -7,11 +7,16 @@ and the columns it sets, by column name, all rows the same columns.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, TypeVar
 
-from sqlalchemy import Table, bindparam, update
+from sqlalchemy import ColumnElement, Table, bindparam, select, update
 from sqlalchemy.orm import Session
+
+T = TypeVar("T")
+
+IN_CHUNK = 900
+"""Most values bound in one IN (...) list; SQLite's old variable limit is 999."""
 
 BIND_PREFIX = "b_"
 """Bound parameters are renamed: SQLAlchemy reserves a column's own name in SET for itself."""
@@ -38,3 +43,22 @@ def update_by_key(session: Session, table: Table, key: str, rows: Sequence[Mappi
         .values({name: bindparam(BIND_PREFIX + name) for name in columns})
     )
     session.execute(statement, [{BIND_PREFIX + name: value for name, value in row.items()} for row in rows])
+
+
+def chunks(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
+    """``items`` in slices of at most ``size``: one IN (...) list each."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def lock_keys(session: Session, table: Table, key: str, keys: Sequence[Any], *where: ColumnElement[bool]) -> set[Any]:
+    """Lock the rows whose ``key`` is in ``keys`` and that still meet ``where`` (``SELECT ... FOR
+    UPDATE``, in key order so two runs never lock in opposite orders), and return their keys: a
+    concurrent run may already have moved some on."""
+    column = table.c[key]
+    locked: set[Any] = set()
+    for part in chunks(sorted(keys)):
+        locked.update(
+            session.scalars(select(column).where(column.in_(part), *where).order_by(column).with_for_update())
+        )
+    return locked
