@@ -71,8 +71,22 @@ def test_the_runtime_lists_the_domains_under_jobs_and_the_extra_ones_after_them(
     assert {"jobs.content", "jobs.notifications", "jobs.payments", "jobs.system"} <= set(domains)
 
 
-def test_a_domain_that_cannot_be_imported_is_one_line_naming_the_variable(domain_env: dict[str, str]) -> None:
-    result = command({**domain_env, "ODYSSEY_EXTRA_DOMAINS": "tests.support.no_such_domain"}, "jobs", check=False)
+@pytest.mark.parametrize("started_as", ["console script", "python -m"])
+def test_a_domain_that_cannot_be_imported_is_one_line_naming_the_variable(
+    domain_env: dict[str, str], started_as: str
+) -> None:
+    bad = {**domain_env, "ODYSSEY_EXTRA_DOMAINS": "tests.support.no_such_domain"}
+    if started_as == "console script":
+        result = command(bad, "jobs", check=False)
+    else:
+        result = subprocess.run(
+            [sys.executable, "-m", "odyssey_workers.cli", "jobs"],
+            env={**os.environ, **bad},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=REPO_ROOT,
+        )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         "Error: ODYSSEY_EXTRA_DOMAINS: no package named 'tests.support.no_such_domain' can be imported"

@@ -26,7 +26,7 @@ def test_only_the_keys_still_meeting_the_condition_come_back_across_chunks(datab
     ids = _seed(database_url, IN_CHUNK)  # 2 x IN_CHUNK keys: three IN lists
     with session_scope(database_url) as session:
         english = set(session.scalars(select(User.id).where(User.locale == "en")))
-        locked = lock_keys(session, USERS, "id", ids + [10**9], USERS.c.locale == "en")
+        locked = lock_keys(session, USERS, "id", [*ids, 10**9], USERS.c.locale == "en")
     assert locked == english and len(locked) == IN_CHUNK
 
 

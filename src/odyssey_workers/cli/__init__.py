@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 
 from odyssey_workers.connection import safe_url
 from odyssey_workers.domains import import_part
-from odyssey_workers.errors import OdysseyError
+from odyssey_workers.errors import ConfigurationError, OdysseyError
 
 COMMAND_MODULES = [
     "odyssey_workers.cli.worker",
@@ -44,6 +44,8 @@ class FriendlyGroup(click.Group):
     """A click group that turns expected failures into one line on stderr and exit code 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        if _load_error is not None:
+            raise click.ClickException(str(_load_error))
         try:
             return super().invoke(ctx)
         except click.UsageError as exc:
@@ -91,8 +93,13 @@ def main(ctx: click.Context, debug: bool, log_level: str | None) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 
-for _module in COMMAND_MODULES:
-    importlib.import_module(_module)
-
-# Each domain's commands; a domain's cli module imports no job code, so every command starts fast.
-import_part("cli")
+# The runtime's commands, then each domain's (a domain's cli module imports no job code, so every
+# command starts fast). A configuration error found while they load, such as a package named in
+# ODYSSEY_EXTRA_DOMAINS that cannot be imported, is said in one line when the command runs.
+_load_error: ConfigurationError | None = None
+try:
+    for _module in COMMAND_MODULES:
+        importlib.import_module(_module)
+    import_part("cli")
+except ConfigurationError as exc:
+    _load_error = exc

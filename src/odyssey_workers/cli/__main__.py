@@ -1,5 +1,5 @@
 """``python -m odyssey_workers.cli`` runs the command."""
 
-from odyssey_workers.console import run
+from odyssey_workers.cli import main
 
-run()
+main()
