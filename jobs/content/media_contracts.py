@@ -13,7 +13,6 @@ import math
 
 from pydantic import Field, model_validator
 
-from jobs.content.settings import content_settings
 from odyssey_workers.catalog import Id, Payload, declare
 from odyssey_workers.retry import NO_RETRY, RetryPolicy
 from odyssey_workers.settings import get_settings
@@ -31,6 +30,8 @@ def timeout_for(duration_seconds: float | None) -> int:
     ``CONTENT_MEDIA_TIMEOUT_BASE_SECONDS`` plus ``CONTENT_MEDIA_TIMEOUT_PER_INPUT_SECOND`` per
     second of input, never more than ``JOB_TIMEOUT_CAP_SECONDS``. An unknown duration gets the cap.
     """
+    from jobs.content.settings import content_settings  # here: a producer loading contracts never needs it
+
     settings = content_settings()
     cap = get_settings().job_timeout_cap_seconds
     if duration_seconds is None or not math.isfinite(duration_seconds) or duration_seconds < 0:
