@@ -16,7 +16,8 @@ from odyssey_workers.settings import DomainSettings, Settings, domain_settings
 class AnalyticsSettings(DomainSettings):
     # --- analytics: event intake ---------------------------------------------------------------
     analytics_drain_batch: Annotated[int, Field(ge=1, le=50_000)] = 5000  # events read and inserted per round
-    analytics_drain_time_budget_seconds: Annotated[int, Field(ge=1, le=3600)] = 50  # one drain run, then it returns
+    # At most 500: a run and its last batch must end within the drain job's 600 s timeout.
+    analytics_drain_time_budget_seconds: Annotated[int, Field(ge=1, le=500)] = 50  # one run, then it returns
     analytics_drain_claim_idle_seconds: Annotated[int, Field(ge=1)] = 60  # a dead drain's events are taken after
     analytics_late_window_hours: Annotated[int, Field(ge=1, le=24 * 366)] = 72  # older events are rejected
 

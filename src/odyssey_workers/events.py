@@ -54,9 +54,9 @@ def encode_event(event: Mapping[str, Any]) -> tuple[str, str]:
     if not isinstance(event, Mapping):
         raise TypeError(f"an event is a mapping of field names to JSON values, not {type(event).__name__}")
     body = dict(event)
-    if body.get("id") is None:
-        body["id"] = uuid.uuid4().hex
-    return str(body["id"]), json.dumps(body, default=_json_value, separators=(",", ":"))
+    # Ids are text on the stream: a caller's 42 is stored, and returned, as "42".
+    body["id"] = uuid.uuid4().hex if body.get("id") is None else str(body["id"])
+    return body["id"], json.dumps(body, default=_json_value, separators=(",", ":"))
 
 
 def _maxlen() -> int:

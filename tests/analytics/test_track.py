@@ -38,7 +38,8 @@ def test_an_id_given_by_the_caller_is_kept_so_a_retried_track_sends_the_same_eve
     event = an_event(id="evt-42")
     assert odyssey_workers.track(event) == "evt-42"
     assert odyssey_workers.track(event) == "evt-42"
-    assert [body["id"] for body in stream_bodies(redis_conn)] == ["evt-42", "evt-42"]
+    assert odyssey_workers.track(an_event(id=42)) == "42"  # ids are text on the stream
+    assert [body["id"] for body in stream_bodies(redis_conn)] == ["evt-42", "evt-42", "42"]
 
 
 def test_track_many_appends_every_event_in_order_and_returns_their_ids(redis_conn: Redis) -> None:
