@@ -22,6 +22,9 @@ PROPERTIES_MAX_BYTES = 8 * 1024
 TEXT_ID = r"^[A-Za-z0-9_.:-]+$"
 """Event, anonymous and session ids: printable, no spaces (uuid4 hex is the usual form)."""
 
+PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+"""Free text fields hold no control characters (PostgreSQL refuses a NUL in any text)."""
+
 
 class EventType(enum.StrEnum):
     VIEW_START = "view_start"
@@ -72,13 +75,19 @@ class AnalyticsEvent(BaseModel):
     occurred_at: AwareDatetime
     session_id: str | None = Field(default=None, min_length=1, max_length=64, pattern=TEXT_ID)
     country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")  # ISO 3166-1 alpha-2
-    device: str | None = Field(default=None, min_length=1, max_length=32)
+    device: str | None = Field(default=None, min_length=1, max_length=32, pattern=PRINTABLE)
     properties: dict[str, JsonValue] = Field(default_factory=dict)
 
     @field_validator("properties")
     @classmethod
     def _small(cls, value: dict[str, Any]) -> dict[str, Any]:
-        size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+        try:
+            text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        except ValueError:  # the JSON parser takes NaN and Infinity; no database's JSON column does
+            raise PydanticCustomError(
+                "non_finite_number", "properties holds NaN or Infinity, not a JSON number"
+            ) from None
+        size = len(text.encode())
         if size > PROPERTIES_MAX_BYTES:
             raise PydanticCustomError(
                 "properties_too_large",

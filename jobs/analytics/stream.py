@@ -9,6 +9,7 @@ the unique event id makes a batch that was committed but not acknowledged count 
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import uuid
@@ -46,12 +47,14 @@ def consumer_name() -> str:
 
 def _entry(stream_id: bytes | str, fields: Mapping[bytes, bytes] | None) -> StreamEntry:
     key = stream_id.decode() if isinstance(stream_id, bytes) else stream_id
-    raw = (fields or {}).get(EVENT_FIELD.encode())
+    value = (fields or {}).get(EVENT_FIELD.encode())
+    if value is None:  # keep what the entry held instead, so the dead letter shows the mistake
+        held = {name.decode(errors="replace"): data.decode(errors="replace") for name, data in (fields or {}).items()}
+        return StreamEntry(key, None, raw=json.dumps(held))
     try:
-        text = raw.decode() if raw is not None else None
+        return StreamEntry(key, value.decode())
     except UnicodeDecodeError:
-        text = None
-    return StreamEntry(key, text)
+        return StreamEntry(key, None, raw=value.decode(errors="replace"))
 
 
 def read_new(connection: Redis, consumer: str, count: int) -> list[StreamEntry]:

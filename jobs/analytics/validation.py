@@ -37,11 +37,12 @@ _REASON_ORDER = (
 
 @dataclass(frozen=True)
 class StreamEntry:
-    """One entry read from the event stream: its stream id and its ``event`` field's text
-    (None when the entry has no such field, or it is not UTF-8)."""
+    """One entry read from the event stream: its stream id, its ``event`` field's text (None when
+    the entry has no such field, or it is not UTF-8) and what to keep of it if it is set aside."""
 
     stream_id: str
     text: str | None
+    raw: str = ""  # default: the text itself
 
 
 @dataclass
@@ -81,13 +82,20 @@ def _sent_id(text: str | None) -> str | None:
     return str(event_id)[:200] if event_id is not None else None
 
 
+def _storable(text: str) -> str:
+    # PostgreSQL refuses a NUL character in any text value, and one refused row would fail the
+    # whole batch again on every run: the bad event would block the stream behind it.
+    return text.replace("\x00", "\\u0000")
+
+
 def _rejected(entry: StreamEntry, reason: RejectReason, detail: str, now: datetime) -> dict[str, Any]:
+    sent_id = _sent_id(entry.text)
     return {
         "stream_id": entry.stream_id,
-        "event_id": _sent_id(entry.text),
+        "event_id": None if sent_id is None else _storable(sent_id),
         "reason": reason,
-        "detail": detail[:DETAIL_MAX_CHARS],
-        "raw": (entry.text or "")[:RAW_MAX_CHARS],
+        "detail": _storable(detail)[:DETAIL_MAX_CHARS],
+        "raw": _storable(entry.raw or entry.text or "")[:RAW_MAX_CHARS],
         "received_at": now,
     }
 

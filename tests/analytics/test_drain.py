@@ -207,3 +207,35 @@ def test_a_drain_works_off_the_stream_in_batches_until_it_is_empty(
     assert [row.event_id for row in stored_events()] == ids, "stored in stream order"
     assert drain_now().as_dict() == {"accepted": 0, "duplicate": 0, "rejected": 0}
     assert redis_conn.xinfo_consumers(EVENT_STREAM, GROUP) == [], "a finished run leaves no consumer behind"
+
+
+def test_events_postgresql_could_not_store_are_set_aside_and_never_block_the_stream(
+    database_url: str, redis_conn: Redis
+) -> None:
+    # Each would fail the whole batch's INSERT on PostgreSQL, run after run, if it got that far.
+    nan = json.dumps(an_event(id="nan", properties={"ratio": float("nan")}))  # Python writes NaN
+    assert "NaN" in nan
+    redis_conn.xadd(EVENT_STREAM, {EVENT_FIELD: nan})
+    redis_conn.xadd(EVENT_STREAM, {EVENT_FIELD: json.dumps(an_event(id="nul-device", device="ios\x00"))})
+    redis_conn.xadd(EVENT_STREAM, {EVENT_FIELD: '{"id": "nul\x00id", "type": "like"'})  # a NUL in broken JSON
+    redis_conn.xadd(EVENT_STREAM, {EVENT_FIELD: b"\xff\xfe not utf-8"})
+    redis_conn.xadd(EVENT_STREAM, {"payload": "wrong field name"})
+    odyssey_workers.track(an_event(id="nul-in-properties", properties={"q": "a\x00b"}))
+
+    assert drain_now().as_dict() == {"accepted": 1, "duplicate": 0, "rejected": 5}
+    [stored] = stored_events()
+    assert (stored.event_id, stored.properties) == ("nul-in-properties", {"q": "a\x00b"})
+    rejected = rejected_events()
+    assert [(row.event_id, row.reason) for row in rejected] == [
+        ("nan", RejectReason.INVALID_FIELD),
+        ("nul-device", RejectReason.INVALID_FIELD),
+        (None, RejectReason.MALFORMED),
+        (None, RejectReason.MALFORMED),
+        (None, RejectReason.MALFORMED),
+    ]
+    assert "properties holds NaN or Infinity" in rejected[0].detail
+    assert rejected[1].detail.startswith("device: String should match pattern")
+    assert rejected[2].raw == '{"id": "nul\\u0000id", "type": "like"', "kept, with the NUL written out"
+    assert rejected[3].raw == "\ufffd\ufffd not utf-8"
+    assert rejected[4].raw == '{"payload": "wrong field name"}'
+    assert intake_status(redis_conn).pending == 0
