@@ -168,7 +168,7 @@ def test_each_kind_of_bad_event_is_set_aside_with_its_reason_and_never_stored(
     malformed = [row for row in rejected if row.event_id is None]
     assert [(row.reason, row.raw) for row in malformed] == [
         (RejectReason.MALFORMED, "{not json"),
-        (RejectReason.MALFORMED, ""),
+        (RejectReason.MALFORMED, '{"something": "else"}'),
     ]
     assert event_metrics(redis_conn)["odyssey_events_rejected_total"] == len(BAD_EVENTS) + 2
 
