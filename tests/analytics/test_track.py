@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -25,7 +26,7 @@ def test_track_appends_one_json_entry_with_an_id_made_by_the_producer(redis_conn
     when = datetime(2026, 12, 4, 9, 30, tzinfo=UTC)
     event_id = odyssey_workers.track({"type": "search", "anonymous_id": "anon-1", "occurred_at": when})
     [body] = stream_bodies(redis_conn)
-    assert len(event_id) == 32 and int(event_id, 16) >= 0  # uuid4 hex
+    assert uuid.UUID(hex=event_id).version == 4 and len(event_id) == 32  # uuid4 hex
     assert body == {
         "type": "search",
         "anonymous_id": "anon-1",
