@@ -17,11 +17,12 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from redis import Redis
+from sqlalchemy.exc import DataError, IntegrityError
 
 from jobs.analytics import stream
-from jobs.analytics.models import AnalyticsEventRow, RejectedEventRow
+from jobs.analytics.models import AnalyticsEventRow, RejectedEventRow, RejectReason
 from jobs.analytics.settings import AnalyticsSettings, analytics_settings
-from jobs.analytics.validation import StreamEntry, sort_entries
+from jobs.analytics.validation import SortedEntries, StreamEntry, set_aside, sort_entries
 from odyssey_workers.connection import get_redis
 from odyssey_workers.db.base import utcnow
 from odyssey_workers.db.idempotent import insert_if_absent
@@ -48,18 +49,38 @@ class DrainCounts:
         return asdict(self)
 
 
+def _write(rows: SortedEntries) -> DrainCounts:
+    with session_scope() as session:
+        stored = insert_if_absent(session, AnalyticsEventRow, rows.accepted, ["event_id"])
+        kept_aside = insert_if_absent(session, RejectedEventRow, rows.rejected, ["stream_id"])
+    already = len(rows.accepted) - stored + len(rows.rejected) - kept_aside
+    return DrainCounts(accepted=stored, duplicate=already, rejected=kept_aside)
+
+
 def store_batch(entries: list[StreamEntry], now: datetime, late_window: timedelta) -> DrainCounts:
     """Write one batch's good events and bad ones in one transaction; returns what it did.
 
     Storing the same entries again changes nothing and counts them all as duplicates: events
     are keyed by their producer's id, set-aside entries by their stream id.
+
+    If the database refuses the batch for what one row holds, the batch would fail again on
+    every run and hold up the whole stream behind it; so it is halved until the refused entry
+    is alone, and that entry is set aside as ``unstorable`` with the database's reason.
     """
-    rows = sort_entries(entries, now, late_window)
-    with session_scope() as session:
-        stored = insert_if_absent(session, AnalyticsEventRow, rows.accepted, ["event_id"])
-        set_aside = insert_if_absent(session, RejectedEventRow, rows.rejected, ["stream_id"])
-    already = len(rows.accepted) - stored + len(rows.rejected) - set_aside
-    return DrainCounts(accepted=stored, duplicate=already, rejected=set_aside)
+    try:
+        return _write(sort_entries(entries, now, late_window))
+    except (DataError, IntegrityError) as exc:
+        if len(entries) == 1:
+            reason = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+            row = set_aside(entries[0], RejectReason.UNSTORABLE, f"the database refused it: {reason}", now)
+            return _write(SortedEntries(rejected=[row]))
+        logger.warning(
+            "the database refused a batch of %d events (%s); halving it to find the entry", len(entries), exc.orig
+        )
+    half = len(entries) // 2
+    counts = store_batch(entries[:half], now, late_window)
+    counts.add(store_batch(entries[half:], now, late_window))
+    return counts
 
 
 def _next_batch(

@@ -28,6 +28,7 @@ class RejectReason(enum.StrEnum):
     IN_FUTURE = "in_future"  # occurred_at past the clock-skew tolerance
     TOO_OLD = "too_old"  # occurred_at before the late window (ANALYTICS_LATE_WINDOW_HOURS)
     PROPERTIES_TOO_LARGE = "properties_too_large"
+    UNSTORABLE = "unstorable"  # valid, yet the database refused its row (set aside so it blocks nothing)
 
 
 class AnalyticsEventRow(Base):

@@ -88,6 +88,11 @@ def _storable(text: str) -> str:
     return text.replace("\x00", "\\u0000")
 
 
+def set_aside(entry: StreamEntry, reason: RejectReason, detail: str, now: datetime) -> dict[str, Any]:
+    """The ``analytics_rejected_events`` row of an entry set aside for ``reason``."""
+    return _rejected(entry, reason, detail, now)
+
+
 def _rejected(entry: StreamEntry, reason: RejectReason, detail: str, now: datetime) -> dict[str, Any]:
     sent_id = _sent_id(entry.text)
     return {

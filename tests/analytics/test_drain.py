@@ -239,3 +239,27 @@ def test_events_postgresql_could_not_store_are_set_aside_and_never_block_the_str
     assert rejected[3].raw == "\ufffd\ufffd not utf-8"
     assert rejected[4].raw == '{"payload": "wrong field name"}'
     assert intake_status(redis_conn).pending == 0
+
+
+def test_an_event_the_database_refuses_is_set_aside_alone_and_the_rest_of_its_batch_is_stored(
+    database_url: str, redis_conn: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A row the checks let through but the database refuses (here: a type lost on the way, so
+    # NOT NULL fails) would fail its batch on every run; it must not hold up the others.
+    from jobs.analytics import validation
+
+    accepted_row = validation._accepted
+
+    def losing_the_type(event, now):  # type: ignore[no-untyped-def]
+        row = accepted_row(event, now)
+        return {**row, "type": None} if event.id == "poison" else row
+
+    monkeypatch.setattr(validation, "_accepted", losing_the_type)
+    ids = odyssey_workers.track_many([an_event() for _ in range(6)] + [an_event(id="poison")] + [an_event()])
+
+    assert drain_now().as_dict() == {"accepted": 7, "duplicate": 0, "rejected": 1}
+    assert sorted(row.event_id for row in stored_events()) == sorted(i for i in ids if i != "poison")
+    [refused] = rejected_events()
+    assert (refused.event_id, refused.reason) == ("poison", RejectReason.UNSTORABLE)
+    assert refused.detail.startswith("the database refused it: ") and "null" in refused.detail.lower()
+    assert intake_status(redis_conn).pending == 0
