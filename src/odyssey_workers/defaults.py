@@ -62,3 +62,6 @@ HELD_JOB_STALE_SECONDS = 60
 
 UNBEGUN_REQUEUE_LIMIT = 5
 """How many times a job whose work horse never began it goes back to its queue free of charge."""
+
+EVENT_STREAM_MAXLEN = 1_000_000
+"""Entries the event stream keeps, roughly (``XADD ... MAXLEN ~``): drained or not, older ones go."""

@@ -18,7 +18,7 @@ import json
 import logging
 import math
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
@@ -54,6 +54,13 @@ DURATION_BUCKETS: tuple[float, ...] = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 
 """Upper bounds of the job duration histogram, in seconds (media jobs run for minutes)."""
 
 UNKNOWN_JOB = "unknown"
+
+EVENT_OUTCOMES = ("accepted", "duplicate", "rejected")
+"""What a drain of the event stream (``odyssey_workers.events``) did with each event: stored it;
+found its id already stored; set it aside as bad."""
+
+EVENT_OUTCOMES_KEY = f"{KEY_PREFIX}events"
+"""One hash of the drained-event counts, a field per outcome."""
 
 
 def _event_key(event: str) -> str:
@@ -126,6 +133,16 @@ def add_job_end(pipeline: Pipeline, job: Job, event: str, outcome: str) -> None:
     pipeline.sadd(DURATION_INDEX_KEY, name)
 
 
+def add_event_outcomes(pipeline: Pipeline, counts: Mapping[str, int]) -> None:
+    """Queue the counts of one drained batch on a pipeline the caller executes: the drain sends
+    them with the batch's ``XACK``, so the counts move exactly when the events leave the stream."""
+    for outcome, count in counts.items():
+        if outcome not in EVENT_OUTCOMES:
+            raise ValueError(f"unknown event outcome {outcome!r} (outcomes: {', '.join(EVENT_OUTCOMES)})")
+        if count:
+            pipeline.hincrby(EVENT_OUTCOMES_KEY, outcome, count)
+
+
 def _decode(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
@@ -185,6 +202,17 @@ class QueueCollector(Collector):
             for job_name, count in self.connection.hgetall(_event_key(event)).items():
                 counter.add_metric([_decode(job_name)], float(count))
             yield counter
+
+        event_help = {
+            "accepted": "Stream events drained and stored.",
+            "duplicate": "Stream events drained whose id was already stored (a retried XADD or a redelivery).",
+            "rejected": "Stream events drained and set aside as bad, with their reason.",
+        }
+        outcomes = {_decode(k): float(v) for k, v in self.connection.hgetall(EVENT_OUTCOMES_KEY).items()}
+        for outcome in EVENT_OUTCOMES:
+            events = CounterMetricFamily(f"odyssey_events_{outcome}", event_help[outcome])
+            events.add_metric([], outcomes.get(outcome, 0.0))
+            yield events
 
         histogram = HistogramMetricFamily(
             "odyssey_job_duration_seconds",

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     metrics_host: str = "127.0.0.1"  # Prometheus /metrics and /health
     metrics_port: Port = defaults.METRICS_PORT
 
+    # --- event stream (track, track_many) ---------------------------------------------------------
+    event_stream_maxlen: Annotated[int, Field(ge=1000)] = defaults.EVENT_STREAM_MAXLEN  # entries kept, approximately
+
     # --- storage providers -------------------------------------------------------------------
     aws_access_key_id: SecretStr | None = None
     aws_secret_access_key: SecretStr | None = None

@@ -186,11 +186,12 @@ PLATFORM_ENTRIES = {
 }
 BILLING_ENTRIES = {"renewals.daily", "earnings_release.daily", "revenue.daily"}
 UPKEEP_ENTRIES = {"content.recover_stuck", "notifications.recover_stuck", "digest.weekly"}
+INTAKE_ENTRIES = {"analytics.drain_events"}
 
 
 def test_the_shipped_file_holds_the_twelve_platform_entries_plus_billing_and_validates() -> None:
     entries = {entry.name: entry for entry in load_schedules(REPO_ROOT / "schedules.yaml")}
-    assert set(entries) == PLATFORM_ENTRIES | BILLING_ENTRIES | UPKEEP_ENTRIES
+    assert set(entries) == PLATFORM_ENTRIES | BILLING_ENTRIES | UPKEEP_ENTRIES | INTAKE_ENTRIES
     catalog = get_catalog()
     for entry in entries.values():
         # Enabled entries run real catalog jobs; the others say which area brings the job.
@@ -200,6 +201,7 @@ def test_the_shipped_file_holds_the_twelve_platform_entries_plus_billing_and_val
     assert entries["payouts.weekly"].job == "payments.run_weekly_payouts"
     assert entries["platform_metrics.monthly"].cron == "0 9 1 * *"
     assert entries["maintenance.weekly"].enabled and entries["maintenance.weekly"].job == "system.maintenance"
+    assert entries["analytics.drain_events"].enabled and entries["analytics.drain_events"].cron == "* * * * *"
     payments = {e.job for e in entries.values() if e.area == "payments"}
     assert payments == {
         "payments.run_weekly_payouts",

@@ -1,0 +1,30 @@
+"""The analytics domain's settings (``ANALYTICS_DRAIN_BATCH``, ...).
+
+The stream's own bound, ``EVENT_STREAM_MAXLEN``, is the runtime's: producers read it in
+``track`` without loading any domain.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from odyssey_workers.settings import DomainSettings, Settings, domain_settings
+
+
+class AnalyticsSettings(DomainSettings):
+    # --- analytics: event intake ---------------------------------------------------------------
+    analytics_drain_batch: Annotated[int, Field(ge=1, le=50_000)] = 5000  # events read and inserted per round
+    # At most 500: a run and its last batch must end within the drain job's 600 s timeout.
+    analytics_drain_time_budget_seconds: Annotated[int, Field(ge=1, le=500)] = 50  # one run, then it returns
+    analytics_drain_claim_idle_seconds: Annotated[int, Field(ge=1)] = 60  # a dead drain's events are taken after
+    analytics_late_window_hours: Annotated[int, Field(ge=1, le=24 * 366)] = 72  # older events are rejected
+
+
+SETTINGS = AnalyticsSettings
+
+
+def analytics_settings(settings: Settings | None = None) -> AnalyticsSettings:
+    """The analytics settings, read at start with every other domain's."""
+    return domain_settings(AnalyticsSettings, settings)
