@@ -10,14 +10,11 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from jobs.analytics.contracts import EventType
-from odyssey_workers.db.base import Base, enum_type, utcnow
-
-# 64-bit ids on PostgreSQL; SQLite only autoincrements a plain INTEGER primary key.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
+from odyssey_workers.db.base import Base, BigId, enum_type, utcnow
 
 
 class RejectReason(enum.StrEnum):

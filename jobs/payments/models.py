@@ -31,10 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column
 
-from odyssey_workers.db.base import Base, enum_type, utcnow
-
-# 64-bit ids on PostgreSQL; SQLite only autoincrements a plain INTEGER primary key.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
+from odyssey_workers.db.base import Base, BigId, enum_type, utcnow
 
 
 class DecimalText(TypeDecorator[Decimal]):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Enum, MetaData, Table, TypeDecorator
+from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, Table, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 
@@ -16,6 +16,10 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+"""A 64-bit id on PostgreSQL; on SQLite a plain INTEGER, the only primary key it autoincrements."""
 
 
 def utcnow() -> datetime:
