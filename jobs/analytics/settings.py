@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from odyssey_workers.settings import DomainSettings, Settings, domain_settings
 
@@ -20,6 +20,12 @@ class AnalyticsSettings(DomainSettings):
     analytics_drain_time_budget_seconds: Annotated[int, Field(ge=1, le=500)] = 50  # one run, then it returns
     analytics_drain_claim_idle_seconds: Annotated[int, Field(ge=1)] = 60  # a dead drain's events are taken after
     analytics_late_window_hours: Annotated[int, Field(ge=1, le=24 * 366)] = 72  # older events are rejected
+
+    # --- analytics: trackers (accepted; nothing forwards to them yet, doctor says so) ----------
+    mixpanel_token: SecretStr | None = None
+    amplitude_api_key: SecretStr | None = None
+    ga4_measurement_id: str | None = None
+    ga4_api_secret: SecretStr | None = None
 
 
 SETTINGS = AnalyticsSettings

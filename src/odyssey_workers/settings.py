@@ -83,12 +83,6 @@ class Settings(BaseSettings):
     aws_region: str = "us-east-1"  # S3 storage (and AWS providers)
     s3_endpoint_url: str | None = None  # any S3-compatible store
 
-    # --- analytics and AI providers ----------------------------------------------------------
-    mixpanel_token: SecretStr | None = None
-    amplitude_api_key: SecretStr | None = None
-    ga4_measurement_id: str | None = None
-    ga4_api_secret: SecretStr | None = None
-
     @field_validator("redis_url")
     @classmethod
     def _redis_url_has_redis_scheme(cls, value: str | None) -> str | None:

@@ -153,15 +153,6 @@ class Provider:
     optional: bool = False  # selected but not configured only fails its own deliveries (push kinds)
 
 
-UNREAD_SETTINGS: dict[str, str] = {
-    "mixpanel_token": "no analytics forwarding exists yet",
-    "amplitude_api_key": "no analytics forwarding exists yet",
-    "ga4_measurement_id": "no analytics forwarding exists yet",
-    "ga4_api_secret": "no analytics forwarding exists yet",
-}
-"""Runtime settings the service accepts but no code reads; doctor says so when one is set."""
-
-
 def _names(fields: Iterable[str]) -> str:
     return ", ".join(name.upper() for name in fields)
 
@@ -213,10 +204,6 @@ def check_providers(
     return checks
 
 
-def check_runtime_settings(settings: Settings) -> list[Check]:
-    return check_providers(settings, (), unread=UNREAD_SETTINGS)
-
-
 def domain_doctors() -> list[ModuleType]:
     """Each domain's ``doctor`` module: ``PROVIDERS``, ``SELECTORS``, ``UNREAD`` and
     ``settings_for(settings)`` (the settings model those fields live on)."""
@@ -230,7 +217,7 @@ def all_providers() -> list[Provider]:
 
 
 def all_unread_settings() -> dict[str, str]:
-    unread = dict(UNREAD_SETTINGS)
+    unread: dict[str, str] = {}
     for module in domain_doctors():
         unread.update(module.UNREAD)
     return unread
@@ -250,7 +237,6 @@ CHECKS: list[Callable[[Settings], list[Check]]] = [
     check_storage,
     check_programs,
     check_domains,
-    check_runtime_settings,
 ]
 
 
