@@ -20,6 +20,7 @@ from redis import Redis
 from sqlalchemy.exc import DataError, IntegrityError
 
 from jobs.analytics import stream
+from jobs.analytics.live_counting import count_new_views
 from jobs.analytics.models import AnalyticsEventRow, RejectedEventRow, RejectReason
 from jobs.analytics.settings import AnalyticsSettings, analytics_settings
 from jobs.analytics.validation import SortedEntries, StreamEntry, set_aside, sort_entries
@@ -111,7 +112,10 @@ def drain(connection: Redis, settings: AnalyticsSettings, clock: Callable[[], da
             if cursor is None:
                 break
             continue  # that stretch of the pending list held only live drains' entries
-        counts = store_batch(entries, clock(), late_window)
+        stored_at = clock()
+        counts = store_batch(entries, stored_at, late_window)
+        # After the commit and before XACK: only this batch's new views (see live_counting).
+        count_new_views(connection, entries, stored_at, settings.analytics_live_retention_minutes)
         stream.acknowledge(connection, [entry.stream_id for entry in entries], counts.as_dict())
         totals.add(counts)
         if time.monotonic() >= deadline:

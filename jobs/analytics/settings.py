@@ -21,6 +21,10 @@ class AnalyticsSettings(DomainSettings):
     analytics_drain_claim_idle_seconds: Annotated[int, Field(ge=1)] = 60  # a dead drain's events are taken after
     analytics_late_window_hours: Annotated[int, Field(ge=1, le=24 * 366)] = 72  # older events are rejected
 
+    # --- analytics: live counters -------------------------------------------------------------
+    # Also the widest window read; views that happened longer ago are stored but not counted live.
+    analytics_live_retention_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 60  # a minute's keys expire after
+
     # --- analytics: trackers (accepted; nothing forwards to them yet, doctor says so) ----------
     mixpanel_token: SecretStr | None = None
     amplitude_api_key: SecretStr | None = None

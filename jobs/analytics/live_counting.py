@@ -1,0 +1,131 @@
+"""The drain's half of the live counters: views and viewers of the events a batch newly stored.
+
+Counting happens in the drain, after the batch's commit, and only for the view_start events that
+this batch stored, not in ``track``: a producer's event may yet be refused (a bad field, out of
+its window) or be a duplicate of one stored earlier, and neither may show up as a view. The drain
+learns which events are new from the database itself: a stored row's ``received_at`` is the clock
+of the drain run that stored it, so the rows of the batch's ids carrying this batch's clock are
+exactly the new ones. A batch delivered again (a drain died before ``XACK``) finds its rows with
+the earlier clock and counts nothing; a drain that dies between its commit and this count leaves
+those views out of the live figures (they are stored all the same): "right now" may miss a
+batch after a crash, and never counts one twice.
+
+Late events are not counted live: one that happened before the live retention would land in a
+minute whose keys are gone or about to go. All of a batch's writes are one pipelined round trip.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from redis import Redis
+from sqlalchemy import select
+
+from jobs.analytics.contracts import EventType
+from jobs.analytics.live_keys import Scope, expires_at, minute_of, top_key, viewers_key, views_key
+from jobs.analytics.models import AnalyticsEventRow
+from jobs.analytics.validation import StreamEntry
+from odyssey_workers.db.session import session_scope
+
+ID_CHUNK = 500
+"""Event ids per ``IN (...)`` query: well under SQLite's parameter cap."""
+
+
+@dataclass(frozen=True)
+class NewView:
+    content_id: int | None
+    creator_id: int | None
+    viewer: str  # "u:<user id>" or "a:<anonymous id>": one person is one member of the HyperLogLog
+    occurred_at: datetime
+
+
+def _view_start_ids(entries: Iterable[StreamEntry]) -> list[str]:
+    """Ids of the entries that claim to be a view_start; the database says which were stored."""
+    ids = []
+    for entry in entries:
+        if entry.text is None or EventType.VIEW_START.value not in entry.text:  # cheap: most events are not views
+            continue
+        try:
+            body = json.loads(entry.text)
+        except ValueError:
+            continue
+        if isinstance(body, dict) and body.get("type") == EventType.VIEW_START.value and body.get("id") is not None:
+            ids.append(str(body["id"]))
+    return ids
+
+
+def new_views(entries: Sequence[StreamEntry], stored_at: datetime) -> list[NewView]:
+    """The view_start events among ``entries`` that the batch run at ``stored_at`` stored."""
+    ids = sorted(set(_view_start_ids(entries)))
+    views = []
+    with session_scope() as session:
+        for start in range(0, len(ids), ID_CHUNK):
+            rows = session.execute(
+                select(
+                    AnalyticsEventRow.content_id,
+                    AnalyticsEventRow.creator_id,
+                    AnalyticsEventRow.user_id,
+                    AnalyticsEventRow.anonymous_id,
+                    AnalyticsEventRow.occurred_at,
+                ).where(
+                    AnalyticsEventRow.event_id.in_(ids[start : start + ID_CHUNK]),
+                    AnalyticsEventRow.type == EventType.VIEW_START,
+                    AnalyticsEventRow.received_at == stored_at,
+                )
+            )
+            for content_id, creator_id, user_id, anonymous_id, occurred_at in rows:
+                viewer = f"u:{user_id}" if user_id is not None else f"a:{anonymous_id}"
+                views.append(NewView(content_id, creator_id, viewer, occurred_at))
+    return views
+
+
+def write_counts(connection: Redis, views: Iterable[NewView], now: datetime, retention_minutes: int) -> int:
+    """Add ``views`` to the minute keys in one round trip; returns how many were counted
+    (those older than the retention are not)."""
+    oldest = now - timedelta(minutes=retention_minutes)
+    counters: Counter[str] = Counter()
+    viewers: defaultdict[str, set[str]] = defaultdict(set)
+    top: defaultdict[str, Counter[int]] = defaultdict(Counter)
+    expiry: dict[str, int] = {}
+    counted = 0
+    for view in views:
+        if view.occurred_at < oldest:
+            continue
+        counted += 1
+        minute = minute_of(view.occurred_at)
+        ends = expires_at(minute, retention_minutes)
+        subjects: list[tuple[Scope, int | None]] = [("content", view.content_id), ("creator", view.creator_id)]
+        for scope, subject_id in subjects:
+            if subject_id is None:
+                continue
+            counters[views_key(scope, subject_id, minute)] += 1
+            viewers[viewers_key(scope, subject_id, minute)].add(view.viewer)
+            expiry[views_key(scope, subject_id, minute)] = expiry[viewers_key(scope, subject_id, minute)] = ends
+        if view.content_id is not None:
+            top[top_key(minute)][view.content_id] += 1
+            expiry[top_key(minute)] = ends
+    if not expiry:
+        return counted
+    with connection.pipeline(transaction=False) as pipe:
+        for key, amount in counters.items():
+            pipe.incrby(key, amount)
+        for key, members in viewers.items():
+            pipe.pfadd(key, *members)
+        for key, scores in top.items():
+            for content_id, amount in scores.items():
+                pipe.zincrby(key, amount, str(content_id))
+        for key, when in expiry.items():
+            pipe.expireat(key, when)
+        pipe.execute()
+    return counted
+
+
+def count_new_views(
+    connection: Redis, entries: Sequence[StreamEntry], stored_at: datetime, retention_minutes: int
+) -> int:
+    """The drain's call, after a batch's commit: count the batch's new views; returns how many."""
+    return write_counts(connection, new_views(entries, stored_at), stored_at, retention_minutes)
