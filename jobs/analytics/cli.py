@@ -1,4 +1,5 @@
-"""``odyssey-workers analytics intake``: the event stream's backlog and what the drains did.
+"""``odyssey-workers analytics intake``: the event stream's backlog and what the drains did;
+``odyssey-workers analytics live``: the top content of the last minutes, from the live counters.
 
 Reads Redis and the database only (no job code, no worker needed), so it works while workers
 are down, which is when a growing backlog needs explaining.
@@ -10,10 +11,14 @@ import click
 from redis.exceptions import RedisError
 from sqlalchemy import func, select
 
+from jobs.analytics.live import top_content
+from jobs.analytics.live_keys import window
 from jobs.analytics.models import AnalyticsEventRow, RejectedEventRow
+from jobs.analytics.settings import analytics_settings
 from jobs.analytics.stream import intake_status
 from odyssey_workers.cli import main
 from odyssey_workers.connection import get_redis, redis_url, safe_url
+from odyssey_workers.db.base import utcnow
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.events import EVENT_STREAM
 from odyssey_workers.monitoring import EVENT_OUTCOMES, EVENT_OUTCOMES_KEY
@@ -22,7 +27,7 @@ from odyssey_workers.settings import get_settings
 
 @main.group()
 def analytics() -> None:
-    """Analytics: the event intake."""
+    """Analytics: the event intake and the live counters."""
 
 
 def _text(value: bytes | str) -> str:
@@ -64,3 +69,27 @@ def intake() -> None:
     set_aside = sum(count for _reason, count in reasons)
     by_reason = ", ".join(f"{reason} {count:,}" for reason, count in reasons)
     click.echo(f"analytics_rejected_events: {set_aside:,} set aside" + (f": {by_reason}" if by_reason else ""))
+
+
+@analytics.command()
+@click.option("--minutes", default=15, show_default=True, type=click.IntRange(min=1), help="the window, up to now")
+@click.option("--top", default=10, show_default=True, type=click.IntRange(min=1), help="how many content to list")
+def live(minutes: int, top: int) -> None:
+    """Show the content with the most views in the last minutes, with unique viewers."""
+    retention = analytics_settings().analytics_live_retention_minutes
+    if minutes > retention:
+        raise click.BadParameter(
+            f"the live counters keep {retention} minutes (ANALYTICS_LIVE_RETENTION_MINUTES)", param_hint="--minutes"
+        )
+    connection = get_redis()
+    now = utcnow()
+    minutes_read = window(now, minutes)
+    ranked = top_content(connection, minutes=minutes, top=top, now=now)
+    span = f"{minutes_read[0]:%H:%M}-{minutes_read[-1]:%H:%M} UTC"
+    if not ranked:
+        click.echo(f"no views in the last {minutes} minute(s) ({span})")
+        return
+    click.echo(f"top content of the last {minutes} minute(s) ({span}), by views:")
+    for place, (content_id, figures) in enumerate(ranked, start=1):
+        viewers = f"{figures.unique_viewers:,} unique viewers"
+        click.echo(f"{place:>3}. content {content_id}: {figures.views:,} views, {viewers}")
