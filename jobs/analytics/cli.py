@@ -71,6 +71,10 @@ def intake() -> None:
     click.echo(f"analytics_rejected_events: {set_aside:,} set aside" + (f": {by_reason}" if by_reason else ""))
 
 
+def _counted(number: int, noun: str) -> str:
+    return f"{number:,} {noun}" + ("" if number == 1 else "s")
+
+
 @analytics.command()
 @click.option("--minutes", default=15, show_default=True, type=click.IntRange(min=1), help="the window, up to now")
 @click.option("--top", default=10, show_default=True, type=click.IntRange(min=1), help="how many content to list")
@@ -91,5 +95,6 @@ def live(minutes: int, top: int) -> None:
         return
     click.echo(f"top content of the last {minutes} minute(s) ({span}), by views:")
     for place, (content_id, figures) in enumerate(ranked, start=1):
-        viewers = f"{figures.unique_viewers:,} unique viewers"
-        click.echo(f"{place:>3}. content {content_id}: {figures.views:,} views, {viewers}")
+        views = _counted(figures.views, "view")
+        viewers = _counted(figures.unique_viewers, "unique viewer")
+        click.echo(f"{place:>3}. content {content_id}: {views}, {viewers}")

@@ -1,4 +1,5 @@
-"""The analytics domain's part of ``make demo``: events tracked, drained in a batch, counted."""
+"""The analytics domain's part of ``make demo``: events tracked, drained in a batch, counted,
+and the live top list the drain's counters give."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ def run() -> None:
 
     import odyssey_workers
 
-    console.print("[bold]Analytics[/bold]: a fan's session tracked as events, drained in one batch, bad ones set aside")
+    console.print(
+        "[bold]Analytics[/bold]: a fan's session tracked as events, drained in one batch, bad ones set aside;"
+        " the live top list"
+    )
     creator_id, fans = demo_people()
     now = datetime.now(UTC)
     session = {"user_id": fans[0], "session_id": f"demo-{int(now.timestamp())}", "country": "DE", "device": "web"}
@@ -38,11 +42,19 @@ def run() -> None:
         {"type": "follow", **session, "creator_id": creator_id, "occurred_at": now},
         {"type": "rewind", **session, **watched, "occurred_at": now},  # no such type: set aside
         {"type": "like", **session, **watched, "occurred_at": now - timedelta(days=5)},  # past the late window
+        # Every fan starts the second clip, the first fan twice: views 4, unique viewers 3.
+        *(
+            {"type": "view_start", "user_id": fan, "content_id": 2, "creator_id": creator_id, "occurred_at": now}
+            for fan in (*fans, fans[0])
+        ),
     ]
     ids = odyssey_workers.track_many(events)
-    odyssey_workers.track({**events[-3], "id": ids[-3]})  # the follow again, as a retrying producer would
+    follow = next(index for index, event in enumerate(events) if event["type"] == "follow")
+    odyssey_workers.track({**events[follow], "id": ids[follow]})  # the follow again, as a retrying producer would
     console.print(f"   tracked {len(events) + 1} events on the stream (one of them sent twice)")
     [counts] = wait_for_jobs([odyssey_workers.enqueue("analytics.drain_events")], "the event drain")
     # The scheduler drains every minute too, so this run may find some events already taken.
     console.print(f"   analytics.drain_events (this run): {short(counts)}")
     show(cli("analytics", "intake").stdout)
+    console.print("   the live counters the drain kept (views of the last 15 minutes, by when they happened):")
+    show(cli("analytics", "live", "--minutes", "15", "--top", "5").stdout)

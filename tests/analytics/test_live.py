@@ -203,8 +203,8 @@ def test_the_live_command_prints_the_top_content(database_url: str, redis_conn: 
     assert every.output.splitlines()[1:] == [
         "  1. content 701: 3 views, 2 unique viewers",
         "  2. content 702: 2 views, 2 unique viewers",
-        "  3. content 703: 1 views, 1 unique viewers",
-        "  4. content 704: 1 views, 1 unique viewers",
+        "  3. content 703: 1 view, 1 unique viewer",
+        "  4. content 704: 1 view, 1 unique viewer",
     ]
 
 
