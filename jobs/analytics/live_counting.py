@@ -17,7 +17,7 @@ minute whose keys are gone or about to go. All of a batch's writes are one pipel
 from __future__ import annotations
 
 import json
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -87,39 +87,32 @@ def write_counts(connection: Redis, views: Iterable[NewView], now: datetime, ret
     """Add ``views`` to the minute keys in one round trip; returns how many were counted
     (those older than the retention are not)."""
     oldest = now - timedelta(minutes=retention_minutes)
-    counters: Counter[str] = Counter()
-    viewers: defaultdict[str, set[str]] = defaultdict(set)
-    top: defaultdict[str, Counter[int]] = defaultdict(Counter)
-    expiry: dict[str, int] = {}
+    # Grouped first, so each key is named and written once per batch, not once per view.
+    viewers: defaultdict[tuple[Scope, int, datetime], list[str]] = defaultdict(list)
     counted = 0
     for view in views:
         if view.occurred_at < oldest:
             continue
         counted += 1
         minute = minute_of(view.occurred_at)
-        ends = expires_at(minute, retention_minutes)
-        subjects: list[tuple[Scope, int | None]] = [("content", view.content_id), ("creator", view.creator_id)]
-        for scope, subject_id in subjects:
-            if subject_id is None:
-                continue
-            counters[views_key(scope, subject_id, minute)] += 1
-            viewers[viewers_key(scope, subject_id, minute)].add(view.viewer)
-            expiry[views_key(scope, subject_id, minute)] = expiry[viewers_key(scope, subject_id, minute)] = ends
         if view.content_id is not None:
-            top[top_key(minute)][view.content_id] += 1
-            expiry[top_key(minute)] = ends
-    if not expiry:
+            viewers["content", view.content_id, minute].append(view.viewer)
+        if view.creator_id is not None:
+            viewers["creator", view.creator_id, minute].append(view.viewer)
+    if not viewers:
         return counted
     with connection.pipeline(transaction=False) as pipe:
-        for key, amount in counters.items():
-            pipe.incrby(key, amount)
-        for key, members in viewers.items():
-            pipe.pfadd(key, *members)
-        for key, scores in top.items():
-            for content_id, amount in scores.items():
-                pipe.zincrby(key, amount, str(content_id))
-        for key, when in expiry.items():
-            pipe.expireat(key, when)
+        for (scope, subject_id, minute), seen in viewers.items():
+            ends = expires_at(minute, retention_minutes)
+            counter, distinct = views_key(scope, subject_id, minute), viewers_key(scope, subject_id, minute)
+            pipe.incrby(counter, len(seen))
+            pipe.pfadd(distinct, *set(seen))
+            pipe.expireat(counter, ends)
+            pipe.expireat(distinct, ends)
+            if scope == "content":
+                pipe.zincrby(top_key(minute), len(seen), str(subject_id))
+        for minute in {minute for _scope, _subject, minute in viewers}:
+            pipe.expireat(top_key(minute), expires_at(minute, retention_minutes))
         pipe.execute()
     return counted
 
