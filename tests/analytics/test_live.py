@@ -218,3 +218,27 @@ def test_the_live_command_says_when_nothing_was_viewed_and_refuses_a_window_past
     too_long = CliRunner().invoke(main, ["analytics", "live", "--minutes", "61"])
     assert too_long.exit_code == 2
     assert "the live counters keep 60 minutes (ANALYTICS_LIVE_RETENTION_MINUTES)" in too_long.output
+
+
+def test_content_with_as_many_views_rank_by_id_and_anonymous_viewers_are_their_own(
+    database_url: str, redis_conn: Redis, now: datetime
+) -> None:
+    at = minute_of(now) - timedelta(minutes=1)
+    odyssey_workers.track_many(
+        [
+            a_view(802, at, user_id=5),
+            a_view(802, at, user_id=None, anonymous_id="5"),  # not user 5
+            a_view(801, at, user_id=6),
+            a_view(801, at, user_id=7),
+        ]
+    )
+    drain_now()
+
+    assert top_content(redis_conn, now=now) == [
+        (801, LiveFigures(views=2, unique_viewers=2)),
+        (802, LiveFigures(views=2, unique_viewers=2)),
+    ]
+    with pytest.raises(ValueError, match="at least one"):
+        top_content(redis_conn, top=0, now=now)
+    with pytest.raises(ValueError, match="at least one minute"):
+        live_figures(redis_conn, "content", 801, minutes=0, now=now)
