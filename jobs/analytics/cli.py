@@ -85,10 +85,12 @@ def live(minutes: int, top: int) -> None:
         raise click.BadParameter(
             f"the live counters keep {retention} minutes (ANALYTICS_LIVE_RETENTION_MINUTES)", param_hint="--minutes"
         )
-    connection = get_redis()
     now = utcnow()
     minutes_read = window(now, minutes)
-    ranked = top_content(connection, minutes=minutes, top=top, now=now)
+    try:
+        ranked = top_content(get_redis(), minutes=minutes, top=top, now=now)
+    except RedisError as exc:
+        raise click.ClickException(f"cannot reach Redis at {safe_url(redis_url())}: {exc}") from exc
     span = f"{minutes_read[0]:%H:%M}-{minutes_read[-1]:%H:%M} UTC"
     if not ranked:
         click.echo(f"no views in the last {minutes} minute(s) ({span})")

@@ -20,6 +20,7 @@ from jobs.analytics.validation import StreamEntry
 from odyssey_workers.cli import main
 from odyssey_workers.settings import get_settings
 from tests.analytics.conftest import an_event, drain_now, rejected_events, stored_events
+from tests.support.servers import free_port
 
 
 @pytest.fixture
@@ -242,3 +243,16 @@ def test_content_with_as_many_views_rank_by_id_and_anonymous_viewers_are_their_o
         top_content(redis_conn, top=0, now=now)
     with pytest.raises(ValueError, match="at least one minute"):
         live_figures(redis_conn, "content", 801, minutes=0, now=now)
+
+
+def test_the_live_command_says_so_when_redis_is_out_of_reach(
+    database_url: str, redis_conn: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    monkeypatch.setenv("REDIS_URL", url)
+    get_settings.cache_clear()
+
+    out = CliRunner().invoke(main, ["analytics", "live"])
+
+    assert out.exit_code == 1
+    assert f"Error: cannot reach Redis at {url}: " in out.output
