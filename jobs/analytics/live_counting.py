@@ -5,13 +5,14 @@ this batch stored, not in ``track``: a producer's event may yet be refused (a ba
 its window) or be a duplicate of one stored earlier, and neither may show up as a view. The drain
 learns which events are new from the database itself: a stored row's ``received_at`` is the clock
 of the drain run that stored it, so the rows of the batch's ids carrying this batch's clock are
-exactly the new ones. A batch delivered again (a drain died before ``XACK``) finds its rows with
+exactly the new ones (two runs would have to read their clocks in the same microsecond, and
+hold the same event, to be confused). A batch delivered again (a drain died before ``XACK``) finds its rows with
 the earlier clock and counts nothing; a drain that dies between its commit and this count leaves
 those views out of the live figures (they are stored all the same): "right now" may miss a
 batch after a crash, and never counts one twice.
 
 Late events are not counted live: one that happened before the live retention would land in a
-minute whose keys are gone or about to go. All of a batch's writes are one pipelined round trip.
+minute whose keys are gone or about to go. A batch's Redis writes are one pipelined round trip.
 """
 
 from __future__ import annotations
