@@ -21,6 +21,11 @@ class AnalyticsSettings(DomainSettings):
     analytics_drain_claim_idle_seconds: Annotated[int, Field(ge=1)] = 60  # a dead drain's events are taken after
     analytics_late_window_hours: Annotated[int, Field(ge=1, le=24 * 366)] = 72  # older events are rejected
 
+    # --- analytics: rollups ----------------------------------------------------------------------
+    # PostgreSQL only: a rollup reads no event received in the last N seconds (a drain's open
+    # transaction may still commit a lower id); SQLite commits ids in order and needs no lag.
+    analytics_rollup_safety_lag_seconds: Annotated[int, Field(ge=0, le=3600)] = 120
+
     # --- analytics: trackers (accepted; nothing forwards to them yet, doctor says so) ----------
     mixpanel_token: SecretStr | None = None
     amplitude_api_key: SecretStr | None = None
