@@ -6,11 +6,16 @@ are down, which is when a growing backlog needs explaining.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import click
 from redis.exceptions import RedisError
 from sqlalchemy import func, select
 
-from jobs.analytics.models import AnalyticsEventRow, RejectedEventRow
+from jobs.analytics.models import AnalyticsEventRow, RejectedEventRow, RollupGrain
+from jobs.analytics.rollup_reads import top_content, top_content_lines
+from jobs.analytics.rollups import describe, run_rollup
+from jobs.analytics.settings import analytics_settings
 from jobs.analytics.stream import intake_status
 from odyssey_workers.cli import main
 from odyssey_workers.connection import get_redis, redis_url, safe_url
@@ -64,3 +69,32 @@ def intake() -> None:
     set_aside = sum(count for _reason, count in reasons)
     by_reason = ", ".join(f"{reason} {count:,}" for reason, count in reasons)
     click.echo(f"analytics_rejected_events: {set_aside:,} set aside" + (f": {by_reason}" if by_reason else ""))
+
+
+@analytics.command()
+@click.option("--hourly", "grains", flag_value="hour", multiple=True, help="Run the hourly rollup.")
+@click.option("--daily", "grains", flag_value="day", multiple=True, help="Run the daily rollup.")
+def rollup(grains: tuple[str, ...]) -> None:
+    """Run the hourly and/or daily rollup now, in this process (both when neither is named)."""
+    chosen = [RollupGrain(grain) for grain in dict.fromkeys(grains)] or [RollupGrain.HOUR, RollupGrain.DAY]
+    for grain in chosen:
+        with session_scope() as session:  # one transaction per rollup, as the jobs do
+            run = run_rollup(session, grain, analytics_settings())
+        for line in describe([run]):
+            click.echo(line)
+
+
+@analytics.command()
+@click.option("--day", type=click.DateTime(formats=["%Y-%m-%d"]), help="UTC day (default: today).")
+@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
+def top(day: datetime | None, limit: int) -> None:
+    """Show a day's top content by views, from the daily rollup."""
+    chosen = day.date() if day else datetime.now(UTC).date()
+    with session_scope() as session:
+        entries = top_content(session, chosen, limit)
+    if not entries:
+        click.echo(f"no content in the daily rollup for {chosen:%Y-%m-%d} (run: odyssey-workers analytics rollup)")
+        return
+    click.echo(f"top content on {chosen:%Y-%m-%d} (UTC), from the daily rollup:")
+    for line in top_content_lines(entries):
+        click.echo(line)

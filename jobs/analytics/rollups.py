@@ -2,11 +2,10 @@
 
 A run reads the ids of ``analytics_events`` past its watermark, finds the hours (or days) those
 events happened in, and recomputes each such bucket from every raw event in it, with one upsert
-per row. So a run costs what is new (plus the buckets it touches), and running it again, or over
-an event the drain stored twice by mistake, can never count anything twice: a bucket's row is
-always the whole bucket, never an increment.
+per row. So a run costs what is new (plus the buckets it touches), and running it again can
+never count anything twice: a bucket's row is always the whole bucket, never an increment.
 
-The read helpers (``top_content``) live in ``rollup_reads``; this module writes.
+The read side (``top_content``, the derived rates) is ``rollup_reads``; this module writes.
 """
 
 from __future__ import annotations
