@@ -1,4 +1,4 @@
-"""The analytics domain's part of ``make demo``: events tracked, drained in a batch, counted."""
+"""The analytics domain's part of ``make demo``: events tracked, drained in a batch, counted, rolled up."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ DEMO_ORDER = 40
 
 
 def run() -> None:
-    """A fan's session as events on the stream, drained by a worker into analytics_events."""
+    """A fan's session as events on the stream, drained by a worker into analytics_events, then rolled up."""
     from datetime import UTC, datetime, timedelta
 
     import odyssey_workers
 
-    console.print("[bold]Analytics[/bold]: a fan's session tracked as events, drained in one batch, bad ones set aside")
+    console.print(
+        "[bold]Analytics[/bold]: a fan's session tracked as events, drained in one batch, bad ones set aside, rolled up"
+    )
     creator_id, fans = demo_people()
     now = datetime.now(UTC)
     session = {"user_id": fans[0], "session_id": f"demo-{int(now.timestamp())}", "country": "DE", "device": "web"}
@@ -46,3 +48,13 @@ def run() -> None:
     # The scheduler drains every minute too, so this run may find some events already taken.
     console.print(f"   analytics.drain_events (this run): {short(counts)}")
     show(cli("analytics", "intake").stdout)
+    # The rollups read what the drain stored (on PostgreSQL, only what is older than the safety lag).
+    hourly, daily = wait_for_jobs(
+        [odyssey_workers.enqueue("analytics.rollup_hourly"), odyssey_workers.enqueue("analytics.aggregate_daily")],
+        "the rollups",
+    )
+    for run in (hourly, daily):
+        console.print(
+            f"   {run['grain']} rollup: {run['events_read']} new events, {len(run['buckets'])} bucket(s) recomputed"
+        )
+    show(cli("analytics", "top", "--day", f"{now:%Y-%m-%d}", "--limit", "5").stdout)

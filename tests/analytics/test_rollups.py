@@ -144,3 +144,16 @@ def test_an_event_older_than_the_late_window_is_not_re_aggregated(database_url: 
     assert (run.events_read, run.too_old_events, run.buckets) == (2, 1, [bucket_of(now - timedelta(hours=1), HOUR)])
     assert bucket_of(too_old, HOUR) not in platform_rows(HOUR)
     assert roll(HOUR, now=now).events_read == 0  # the watermark moved past it all the same
+
+
+def test_a_bucket_with_more_content_than_one_insert_holds_is_written_whole(database_url: str) -> None:
+    at = yesterday_at(8, 30)
+    store(*(raw("like", at, content_id=1000 + number, creator_id=3) for number in range(700)))  # 2 inserts
+
+    run = roll(HOUR)
+
+    assert run.rows_written == 700 + 1 + 1  # each content, the creator, the platform
+    rows = content_rows(HOUR)
+    assert len(rows) == 700
+    assert all(value == {"likes": 1} for value in rows.values())
+    assert creator_rows(HOUR) == {(yesterday_at(8), 3): {"likes": 700}}
