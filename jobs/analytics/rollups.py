@@ -260,9 +260,12 @@ def _count_in(session: Session, after_id: int, upto_id: int, start: datetime, gr
 
 
 def describe(runs: Iterable[RollupRun]) -> list[str]:
-    """One line per run, as the command and the demo print it."""
+    """One line per run, as the command prints it."""
     lines = []
     for run in runs:
+        if run.to_event_id == run.from_event_id:
+            lines.append(f"{run.grain.value} rollup: nothing new since event {run.from_event_id}")
+            continue
         buckets = ", ".join(f"{bucket:%Y-%m-%d %H:%M}" for bucket in run.buckets) or "none"
         lines.append(
             f"{run.grain.value} rollup: events {run.from_event_id + 1}..{run.to_event_id} "

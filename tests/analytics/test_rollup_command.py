@@ -45,6 +45,8 @@ def test_rollup_then_top_shows_the_days_content_by_views_with_its_rates(
     assert hourly.startswith("hour rollup: events 1..8 (8 read), buckets recomputed: ")
     assert hourly.endswith("; 4 rows written")  # content 501 and 502, creator 9, the platform
     assert daily.startswith("day rollup: events 1..8 (8 read)") and daily.endswith("; 4 rows written")
+    again = runner.invoke(main, ["analytics", "rollup", "--hourly"])
+    assert again.output.splitlines() == ["hour rollup: nothing new since event 8"]
     assert shown.exit_code == 0, shown.output
     header, first, second = shown.output.splitlines()[1:]
     assert header.split() == ["content", "views", "viewers", "watch", "s", "likes", "engage", "complete"]
