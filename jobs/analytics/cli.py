@@ -87,14 +87,18 @@ def rollup(grains: tuple[str, ...]) -> None:
 @analytics.command()
 @click.option("--day", type=click.DateTime(formats=["%Y-%m-%d"]), help="UTC day (default: today).")
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
-def top(day: datetime | None, limit: int) -> None:
+@click.option("--creator", "creator_id", type=click.IntRange(1), help="Only this creator's content.")
+def top(day: datetime | None, limit: int, creator_id: int | None) -> None:
     """Show a day's top content by views, from the daily rollup."""
     chosen = day.date() if day else datetime.now(UTC).date()
+    whose = "" if creator_id is None else f" of creator {creator_id}"
     with session_scope() as session:
-        entries = top_content(session, chosen, limit)
+        entries = top_content(session, chosen, limit, creator_id)
     if not entries:
-        click.echo(f"no content in the daily rollup for {chosen:%Y-%m-%d} (run: odyssey-workers analytics rollup)")
+        click.echo(
+            f"no content{whose} in the daily rollup for {chosen:%Y-%m-%d} (run: odyssey-workers analytics rollup)"
+        )
         return
-    click.echo(f"top content on {chosen:%Y-%m-%d} (UTC), from the daily rollup:")
+    click.echo(f"top content{whose} on {chosen:%Y-%m-%d} (UTC), from the daily rollup:")
     for line in top_content_lines(entries):
         click.echo(line)

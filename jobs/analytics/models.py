@@ -104,6 +104,8 @@ class ContentRollupRow(_RollupCounts, Base):
     grain: Mapped[RollupGrain] = mapped_column(enum_type(RollupGrain, length=8))
     bucket_start: Mapped[datetime] = mapped_column()
     content_id: Mapped[int] = mapped_column(BigInteger)
+    # The creator its events name (the highest, should they disagree); None if none names one.
+    creator_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class CreatorRollupRow(_RollupCounts, Base):

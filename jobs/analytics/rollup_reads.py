@@ -40,13 +40,15 @@ class ContentDay:
         return self.view_ends / self.views if self.views else None
 
 
-def top_content(session: Session, day: date, limit: int = 10) -> list[ContentDay]:
-    """The day's most viewed content (UTC day, from the daily rollup), most viewers first on a tie."""
+def top_content(session: Session, day: date, limit: int = 10, creator_id: int | None = None) -> list[ContentDay]:
+    """The day's most viewed content (UTC day, from the daily rollup), most viewers first on a tie;
+    only ``creator_id``'s content when given."""
     rollup = ContentRollupRow
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    of_creator = [] if creator_id is None else [rollup.creator_id == creator_id]
     rows = session.scalars(
         select(rollup)
-        .where(rollup.grain == RollupGrain.DAY, rollup.bucket_start == start)
+        .where(rollup.grain == RollupGrain.DAY, rollup.bucket_start == start, *of_creator)
         .order_by(rollup.views.desc(), rollup.unique_viewers.desc(), rollup.content_id)
         .limit(limit)
     )

@@ -179,7 +179,11 @@ def _aggregate(key_name: str | None, start: datetime, end: datetime) -> Select[A
         func.count(case((events.type == event_type, 1))).label(column) for column, event_type in COUNTED_TYPES.items()
     ]
     viewers = func.count(distinct(case((events.type == EventType.VIEW_START, _viewer()))))
-    counted = select(*keys, *counts, viewers.label("unique_viewers")).where(*in_bucket, *keyed).group_by(*keys)
+    # A content's row also names its creator, so a creator's top content reads this table alone.
+    creator = [func.max(events.creator_id).label("creator_id")] if key_name == "content_id" else []
+    counted = (
+        select(*keys, *creator, *counts, viewers.label("unique_viewers")).where(*in_bucket, *keyed).group_by(*keys)
+    )
     counted_sub = counted.subquery()
 
     seconds = func.coalesce(watched.c.watch_seconds, 0.0).label("watch_seconds")

@@ -38,7 +38,8 @@ def test_rollup_then_top_shows_the_days_content_by_views_with_its_rates(
     runner = CliRunner()
 
     rolled = runner.invoke(main, ["analytics", "rollup"])
-    shown = runner.invoke(main, ["analytics", "top", "--day", f"{datetime.fromisoformat(at):%Y-%m-%d}"])
+    day = f"{datetime.fromisoformat(at):%Y-%m-%d}"
+    shown = runner.invoke(main, ["analytics", "top", "--day", day])
 
     assert rolled.exit_code == 0, rolled.output
     hourly, daily = rolled.output.splitlines()
@@ -52,6 +53,10 @@ def test_rollup_then_top_shows_the_days_content_by_views_with_its_rates(
     assert header.split() == ["content", "views", "viewers", "watch", "s", "likes", "engage", "complete"]
     assert first.split() == ["501", "4", "4", "90", "1", "25%", "25%"]
     assert second.split() == ["502", "1", "1", "0", "0", "0%", "0%"]
+    theirs = runner.invoke(main, ["analytics", "top", "--day", day, "--creator", "9"])
+    assert [line.split()[0] for line in theirs.output.splitlines()[2:]] == ["501", "502"]
+    others = runner.invoke(main, ["analytics", "top", "--day", day, "--creator", "8"])
+    assert others.output.startswith("no content of creator 8 in the daily rollup")
 
 
 def test_the_jobs_report_what_they_read_and_a_rerun_reads_nothing(

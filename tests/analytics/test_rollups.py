@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
-from jobs.analytics.models import RollupGrain, RollupWatermarkRow
+from jobs.analytics.models import ContentRollupRow, RollupGrain, RollupWatermarkRow
 from jobs.analytics.rollups import bucket_of
 from odyssey_workers.db.session import session_scope
 from tests.analytics.rollup_support import (
@@ -83,6 +83,9 @@ def test_each_bucket_holds_the_numbers_counted_by_hand(database_url: str) -> Non
         ten: {**CREATOR_3, "sessions": 1},
         eleven: {"views": 1, "unique_viewers": 1},
     }
+    with session_scope() as session:  # each content's row names the creator its events name
+        creators = session.execute(select(ContentRollupRow.content_id, ContentRollupRow.creator_id).distinct()).all()
+    assert sorted(creators) == [(10, 3), (11, 3)]
     # The day is counted from the raw events, not summed from its hours: user 9 is a fourth
     # viewer of the creator, while user 1 is still one.
     assert content_rows(DAY) == {(day, 10): {**CONTENT_10, "views": 4, "unique_viewers": 3}, (day, 11): CONTENT_11}

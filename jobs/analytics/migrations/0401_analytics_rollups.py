@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("grain", sa.String(length=8), nullable=False),
         sa.Column("bucket_start", sa.DateTime(timezone=True), nullable=False),
         sa.Column("content_id", sa.BigInteger(), nullable=False),
+        sa.Column("creator_id", sa.BigInteger(), nullable=True),
         sa.Column("views", sa.Integer(), nullable=False),
         sa.Column("unique_viewers", sa.Integer(), nullable=False),
         sa.Column("view_ends", sa.Integer(), nullable=False),
