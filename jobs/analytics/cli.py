@@ -7,13 +7,17 @@ are down, which is when a growing backlog needs explaining.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import click
 from redis.exceptions import RedisError
 from sqlalchemy import func, select
 
-from jobs.analytics.live import top_content
+from jobs.analytics.live import top_content as live_top_content
 from jobs.analytics.live_keys import window
-from jobs.analytics.models import AnalyticsEventRow, RejectedEventRow
+from jobs.analytics.models import AnalyticsEventRow, RejectedEventRow, RollupGrain
+from jobs.analytics.rollup_reads import top_content, top_content_lines
+from jobs.analytics.rollups import describe, run_rollup
 from jobs.analytics.settings import analytics_settings
 from jobs.analytics.stream import intake_status
 from odyssey_workers.cli import main
@@ -88,7 +92,7 @@ def live(minutes: int, top: int) -> None:
     now = utcnow()
     minutes_read = window(now, minutes)
     try:
-        ranked = top_content(get_redis(), minutes=minutes, top=top, now=now)
+        ranked = live_top_content(get_redis(), minutes=minutes, top=top, now=now)
     except RedisError as exc:
         raise click.ClickException(f"cannot reach Redis at {safe_url(redis_url())}: {exc}") from exc
     span = f"{minutes_read[0]:%H:%M}-{minutes_read[-1]:%H:%M} UTC"
@@ -100,3 +104,36 @@ def live(minutes: int, top: int) -> None:
         views = _counted(figures.views, "view")
         viewers = _counted(figures.unique_viewers, "unique viewer")
         click.echo(f"{place:>3}. content {content_id}: {views}, {viewers}")
+
+
+@analytics.command()
+@click.option("--hourly", "grains", flag_value="hour", multiple=True, help="Run the hourly rollup.")
+@click.option("--daily", "grains", flag_value="day", multiple=True, help="Run the daily rollup.")
+def rollup(grains: tuple[str, ...]) -> None:
+    """Run the hourly and/or daily rollup now, in this process (both when neither is named)."""
+    chosen = [RollupGrain(grain) for grain in dict.fromkeys(grains)] or [RollupGrain.HOUR, RollupGrain.DAY]
+    for grain in chosen:
+        with session_scope() as session:  # one transaction per rollup, as the jobs do
+            run = run_rollup(session, grain, analytics_settings())
+        for line in describe([run]):
+            click.echo(line)
+
+
+@analytics.command()
+@click.option("--day", type=click.DateTime(formats=["%Y-%m-%d"]), help="UTC day (default: today).")
+@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option("--creator", "creator_id", type=click.IntRange(1), help="Only this creator's content.")
+def top(day: datetime | None, limit: int, creator_id: int | None) -> None:
+    """Show a day's top content by views, from the daily rollup."""
+    chosen = day.date() if day else datetime.now(UTC).date()
+    whose = "" if creator_id is None else f" of creator {creator_id}"
+    with session_scope() as session:
+        entries = top_content(session, chosen, limit, creator_id)
+    if not entries:
+        click.echo(
+            f"no content{whose} in the daily rollup for {chosen:%Y-%m-%d} (run: odyssey-workers analytics rollup)"
+        )
+        return
+    click.echo(f"top content{whose} on {chosen:%Y-%m-%d} (UTC), from the daily rollup:")
+    for line in top_content_lines(entries):
+        click.echo(line)

@@ -1,4 +1,4 @@
-"""The analytics domain's contracts: the shape of an event, and the drain job's declaration.
+"""The analytics domain's contracts: the shape of an event, and the drain and rollup jobs' declarations.
 
 An event reaches the stream as JSON from any producer (``odyssey_workers.track`` or a plain
 ``XADD``), so ``AnalyticsEvent`` is checked when the drain reads it, not when it is written.
@@ -124,4 +124,27 @@ declare(
     queue="low",
     timeout=600,
     description="Moves events from the event stream into analytics_events in batches; bad ones are set aside.",
+)
+
+
+class RollupPayload(Payload):
+    pass
+
+
+declare(
+    "analytics.rollup_hourly",
+    function="jobs.analytics.rollup_jobs.rollup_hourly",
+    payload=RollupPayload,
+    queue="low",
+    timeout=900,
+    description="Recomputes the hourly content, creator and platform rollups the newly ingested events fall in.",
+)
+
+declare(
+    "analytics.aggregate_daily",
+    function="jobs.analytics.rollup_jobs.aggregate_daily",
+    payload=RollupPayload,
+    queue="low",
+    timeout=1800,
+    description="Recomputes the daily content, creator and platform rollups the newly ingested events fall in.",
 )

@@ -1,5 +1,5 @@
 """The analytics domain's part of ``make demo``: events tracked, drained in a batch, counted,
-and the live top list the drain's counters give."""
+the live top list the drain's counters give, and the rollups."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ DEMO_ORDER = 40
 
 
 def run() -> None:
-    """A fan's session as events on the stream, drained by a worker into analytics_events."""
+    """A fan's session as events on the stream, drained by a worker into analytics_events, then rolled up."""
     from datetime import UTC, datetime, timedelta
 
     import odyssey_workers
 
     console.print(
         "[bold]Analytics[/bold]: a fan's session tracked as events, drained in one batch, bad ones set aside;"
-        " the live top list"
+        " the live top list; rolled up"
     )
     creator_id, fans = demo_people()
     now = datetime.now(UTC)
@@ -58,3 +58,13 @@ def run() -> None:
     show(cli("analytics", "intake").stdout)
     console.print("   the live counters the drain kept (views of the last 15 minutes, by when they happened):")
     show(cli("analytics", "live", "--minutes", "15", "--top", "5").stdout)
+    # The rollups read what the drain stored (on PostgreSQL, only what is older than the safety lag).
+    hourly, daily = wait_for_jobs(
+        [odyssey_workers.enqueue("analytics.rollup_hourly"), odyssey_workers.enqueue("analytics.aggregate_daily")],
+        "the rollups",
+    )
+    for run in (hourly, daily):
+        console.print(
+            f"   {run['grain']} rollup: {run['events_read']} new events, {len(run['buckets'])} bucket(s) recomputed"
+        )
+    show(cli("analytics", "top", "--day", f"{now:%Y-%m-%d}", "--limit", "5").stdout)

@@ -1,6 +1,6 @@
-"""Analytics tables: the raw events the drain accepted, and the ones it set aside.
+"""Analytics tables: the raw events the drain accepted, the ones it set aside, and the rollups.
 
-Neither table has foreign keys: an event may name content or a user the platform deleted
+No analytics table has foreign keys: an event may name content or a user the platform deleted
 since, and the intake must never refuse a batch because of it.
 """
 
@@ -10,7 +10,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, String, Text
+from sqlalchemy import JSON, BigInteger, Float, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from jobs.analytics.contracts import EventType
@@ -62,3 +62,81 @@ class RejectedEventRow(Base):
     detail: Mapped[str] = mapped_column(String(500))
     raw: Mapped[str] = mapped_column(Text)  # the entry's text, cut at RAW_MAX_CHARS
     received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class RollupGrain(enum.StrEnum):
+    HOUR = "hour"
+    DAY = "day"
+
+
+class _RollupCounts:
+    """The numbers every rollup row holds, for the events of its bucket that name its key.
+
+    ``watch_seconds`` is the sum, over each (viewer, session, content) of the bucket, of the
+    highest ``seconds_watched`` its view_progress events reported inside that bucket (the value is
+    cumulative, so the maximum is what that view watched). A view that crosses a bucket's edge is
+    counted in each bucket with the figure it had reached there: hours can add up to more than
+    their day, never less.
+    """
+
+    views: Mapped[int] = mapped_column(default=0)  # view_start events
+    unique_viewers: Mapped[int] = mapped_column(default=0)  # distinct user_id or anonymous_id among them
+    view_ends: Mapped[int] = mapped_column(default=0)  # view_end events: the completion rate's numerator
+    watch_seconds: Mapped[float] = mapped_column(Float, default=0)
+    likes: Mapped[int] = mapped_column(default=0)
+    comments: Mapped[int] = mapped_column(default=0)
+    shares: Mapped[int] = mapped_column(default=0)
+    follows: Mapped[int] = mapped_column(default=0)  # followers gained
+    unfollows: Mapped[int] = mapped_column(default=0)
+    subscribes: Mapped[int] = mapped_column(default=0)
+    purchases: Mapped[int] = mapped_column(default=0)
+    sessions: Mapped[int] = mapped_column(default=0)  # session_start events
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ContentRollupRow(_RollupCounts, Base):
+    """One content's numbers in one hour or day (UTC), from the events naming that content."""
+
+    __tablename__ = "analytics_content_rollups"
+    __table_args__ = (UniqueConstraint("grain", "bucket_start", "content_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    grain: Mapped[RollupGrain] = mapped_column(enum_type(RollupGrain, length=8))
+    bucket_start: Mapped[datetime] = mapped_column()
+    content_id: Mapped[int] = mapped_column(BigInteger)
+    # The creator its events name (the highest, should they disagree); None if none names one.
+    creator_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class CreatorRollupRow(_RollupCounts, Base):
+    """One creator's numbers in one hour or day (UTC), from the events naming that creator."""
+
+    __tablename__ = "analytics_creator_rollups"
+    __table_args__ = (UniqueConstraint("grain", "bucket_start", "creator_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    grain: Mapped[RollupGrain] = mapped_column(enum_type(RollupGrain, length=8))
+    bucket_start: Mapped[datetime] = mapped_column()
+    creator_id: Mapped[int] = mapped_column(BigInteger)
+
+
+class PlatformRollupRow(_RollupCounts, Base):
+    """The whole platform's numbers in one hour or day (UTC), from every event."""
+
+    __tablename__ = "analytics_platform_rollups"
+    __table_args__ = (UniqueConstraint("grain", "bucket_start"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    grain: Mapped[RollupGrain] = mapped_column(enum_type(RollupGrain, length=8))
+    bucket_start: Mapped[datetime] = mapped_column()
+
+
+class RollupWatermarkRow(Base):
+    """How far one rollup has read ``analytics_events``: every id up to ``last_event_id`` is in
+    its tables. The row is also the rollup's lock (``SELECT ... FOR UPDATE`` on PostgreSQL)."""
+
+    __tablename__ = "analytics_rollup_watermarks"
+
+    grain: Mapped[RollupGrain] = mapped_column(enum_type(RollupGrain, length=8), primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -25,6 +25,11 @@ class AnalyticsSettings(DomainSettings):
     # Also the widest window read; views that happened longer ago are stored but not counted live.
     analytics_live_retention_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 60  # a minute's keys expire after
 
+    # --- analytics: rollups ----------------------------------------------------------------------
+    # PostgreSQL only: a rollup reads no event received in the last N seconds (a drain's open
+    # transaction may still commit a lower id); SQLite commits ids in order and needs no lag.
+    analytics_rollup_safety_lag_seconds: Annotated[int, Field(ge=0, le=3600)] = 120
+
     # --- analytics: trackers (accepted; nothing forwards to them yet, doctor says so) ----------
     mixpanel_token: SecretStr | None = None
     amplitude_api_key: SecretStr | None = None

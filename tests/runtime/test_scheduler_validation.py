@@ -186,17 +186,19 @@ PLATFORM_ENTRIES = {
 }
 BILLING_ENTRIES = {"renewals.daily", "earnings_release.daily", "revenue.daily"}
 UPKEEP_ENTRIES = {"content.recover_stuck", "notifications.recover_stuck", "digest.weekly"}
-INTAKE_ENTRIES = {"analytics.drain_events"}
+ANALYTICS_ENTRIES = {"analytics.drain_events", "analytics.hourly"}
 
 
 def test_the_shipped_file_holds_the_twelve_platform_entries_plus_billing_and_validates() -> None:
     entries = {entry.name: entry for entry in load_schedules(REPO_ROOT / "schedules.yaml")}
-    assert set(entries) == PLATFORM_ENTRIES | BILLING_ENTRIES | UPKEEP_ENTRIES | INTAKE_ENTRIES
+    assert set(entries) == PLATFORM_ENTRIES | BILLING_ENTRIES | UPKEEP_ENTRIES | ANALYTICS_ENTRIES
     catalog = get_catalog()
     for entry in entries.values():
         # Enabled entries run real catalog jobs; the others say which area brings the job.
         assert entry.job in catalog if entry.enabled else (entry.job not in catalog and entry.area)
     assert entries["analytics.daily"].cron == "0 2 * * *"
+    assert entries["analytics.daily"].enabled and entries["analytics.daily"].job == "analytics.aggregate_daily"
+    assert entries["analytics.hourly"].enabled and entries["analytics.hourly"].job == "analytics.rollup_hourly"
     assert entries["payouts.weekly"].cron == "0 10 * * 1"
     assert entries["payouts.weekly"].job == "payments.run_weekly_payouts"
     assert entries["platform_metrics.monthly"].cron == "0 9 1 * *"
