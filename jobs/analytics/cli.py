@@ -31,7 +31,7 @@ from odyssey_workers.settings import get_settings
 
 @main.group()
 def analytics() -> None:
-    """Analytics: the event intake and the live counters."""
+    """Analytics: the event intake, the live counters and the rollups."""
 
 
 def _text(value: bytes | str) -> str:
