@@ -5,6 +5,7 @@ Revises: 0400
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -17,27 +18,34 @@ depends_on: str | Sequence[str] | None = None
 ROLLUP_TABLES = ("analytics_content_rollups", "analytics_creator_rollups", "analytics_platform_rollups")
 
 
-def upgrade() -> None:
-    op.create_table(
-        "analytics_content_rollups",
+def _bucket_columns() -> list[sa.Column[Any]]:
+    """Every rollup table's key columns: its id, grain and bucket."""
+    return [
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("grain", sa.String(length=8), nullable=False),
         sa.Column("bucket_start", sa.DateTime(timezone=True), nullable=False),
+    ]
+
+
+def _count_columns() -> list[sa.Column[Any]]:
+    """Every rollup table's counts (the models' ``_RollupCounts``), made afresh for each table."""
+    integers = ["views", "unique_viewers", "view_ends"]
+    after_watch = ["likes", "comments", "shares", "follows", "unfollows", "subscribes", "purchases", "sessions"]
+    return [
+        *(sa.Column(name, sa.Integer(), nullable=False) for name in integers),
+        sa.Column("watch_seconds", sa.Float(), nullable=False),
+        *(sa.Column(name, sa.Integer(), nullable=False) for name in after_watch),
+        sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
+    ]
+
+
+def upgrade() -> None:
+    op.create_table(
+        "analytics_content_rollups",
+        *_bucket_columns(),
         sa.Column("content_id", sa.BigInteger(), nullable=False),
         sa.Column("creator_id", sa.BigInteger(), nullable=True),
-        sa.Column("views", sa.Integer(), nullable=False),
-        sa.Column("unique_viewers", sa.Integer(), nullable=False),
-        sa.Column("view_ends", sa.Integer(), nullable=False),
-        sa.Column("watch_seconds", sa.Float(), nullable=False),
-        sa.Column("likes", sa.Integer(), nullable=False),
-        sa.Column("comments", sa.Integer(), nullable=False),
-        sa.Column("shares", sa.Integer(), nullable=False),
-        sa.Column("follows", sa.Integer(), nullable=False),
-        sa.Column("unfollows", sa.Integer(), nullable=False),
-        sa.Column("subscribes", sa.Integer(), nullable=False),
-        sa.Column("purchases", sa.Integer(), nullable=False),
-        sa.Column("sessions", sa.Integer(), nullable=False),
-        sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
+        *_count_columns(),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_analytics_content_rollups")),
         sa.UniqueConstraint(
             "grain",
@@ -48,23 +56,9 @@ def upgrade() -> None:
     )
     op.create_table(
         "analytics_creator_rollups",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("grain", sa.String(length=8), nullable=False),
-        sa.Column("bucket_start", sa.DateTime(timezone=True), nullable=False),
+        *_bucket_columns(),
         sa.Column("creator_id", sa.BigInteger(), nullable=False),
-        sa.Column("views", sa.Integer(), nullable=False),
-        sa.Column("unique_viewers", sa.Integer(), nullable=False),
-        sa.Column("view_ends", sa.Integer(), nullable=False),
-        sa.Column("watch_seconds", sa.Float(), nullable=False),
-        sa.Column("likes", sa.Integer(), nullable=False),
-        sa.Column("comments", sa.Integer(), nullable=False),
-        sa.Column("shares", sa.Integer(), nullable=False),
-        sa.Column("follows", sa.Integer(), nullable=False),
-        sa.Column("unfollows", sa.Integer(), nullable=False),
-        sa.Column("subscribes", sa.Integer(), nullable=False),
-        sa.Column("purchases", sa.Integer(), nullable=False),
-        sa.Column("sessions", sa.Integer(), nullable=False),
-        sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
+        *_count_columns(),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_analytics_creator_rollups")),
         sa.UniqueConstraint(
             "grain",
@@ -75,22 +69,8 @@ def upgrade() -> None:
     )
     op.create_table(
         "analytics_platform_rollups",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("grain", sa.String(length=8), nullable=False),
-        sa.Column("bucket_start", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("views", sa.Integer(), nullable=False),
-        sa.Column("unique_viewers", sa.Integer(), nullable=False),
-        sa.Column("view_ends", sa.Integer(), nullable=False),
-        sa.Column("watch_seconds", sa.Float(), nullable=False),
-        sa.Column("likes", sa.Integer(), nullable=False),
-        sa.Column("comments", sa.Integer(), nullable=False),
-        sa.Column("shares", sa.Integer(), nullable=False),
-        sa.Column("follows", sa.Integer(), nullable=False),
-        sa.Column("unfollows", sa.Integer(), nullable=False),
-        sa.Column("subscribes", sa.Integer(), nullable=False),
-        sa.Column("purchases", sa.Integer(), nullable=False),
-        sa.Column("sessions", sa.Integer(), nullable=False),
-        sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
+        *_bucket_columns(),
+        *_count_columns(),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_analytics_platform_rollups")),
         sa.UniqueConstraint("grain", "bucket_start", name=op.f("uq_analytics_platform_rollups_grain_bucket_start")),
     )
