@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from odyssey_workers.errors import PermanentError
 
@@ -65,14 +65,6 @@ class _Recipient:
         if name not in RECIPIENT_FIELDS:
             raise AttributeError(name)
         return Markup(f"%recipient.{name}%")  # noqa: S704 - a fixed placeholder, no outside text
-
-
-def fill_recipient(text: str, values: Mapping[str, str], html: bool = False) -> str:
-    """Replace ``%recipient.<field>%`` placeholders with this recipient's values."""
-    for field in RECIPIENT_FIELDS:
-        value = values.get(field, "")
-        text = text.replace(f"%recipient.{field}%", str(escape(value)) if html else value)
-    return text
 
 
 @functools.cache
