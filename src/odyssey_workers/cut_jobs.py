@@ -64,7 +64,16 @@ class CutJobsNotingWorker(OdysseyWorker):
 
     def wait_for_horse(self) -> tuple[int | None, int | None, struct_rusage | None]:
         job_id = next(iter(self.executions.values())).job_id if self.executions else None
-        pid, status, rusage = super().wait_for_horse()
+        try:
+            pid, status, rusage = super().wait_for_horse()
+        except Exception:
+            # The stop signal arrived during the wait and RQ's handler failed (it writes to Redis,
+            # which a control-group stop takes down at the same moment): the worker quits with
+            # its horse still running the job, so that job is cut all the same.
+            if job_id:
+                self.log.warning("Worker %s: job %s was cut short by the stop", self.name, job_id)
+                note_cut_job(job_id)
+            raise
         if job_id and status is not None and os.WIFSIGNALED(status):
             if self.stopping or os.WTERMSIG(status) in STOP_SIGNALS:
                 self.log.warning(
