@@ -2,7 +2,8 @@
 ``odyssey-workers analytics live``: the top content of the last minutes, from the live counters.
 
 Reads Redis and the database only (no job code, no worker needed), so it works while workers
-are down, which is when a growing backlog needs explaining.
+are down, which is when a growing backlog needs explaining. ``analytics rollup`` and
+``analytics report`` do their work in this process too, as the jobs would.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from sqlalchemy import func, select
 from jobs.analytics.live import top_content as live_top_content
 from jobs.analytics.live_keys import window
 from jobs.analytics.models import AnalyticsEventRow, RejectedEventRow, RollupGrain
+from jobs.analytics.reports.kinds import REPORT_KINDS, render_reports, report_kind
+from jobs.analytics.reports.periods import ReportError, last_complete, parse_period
 from jobs.analytics.rollup_reads import top_content, top_content_lines
 from jobs.analytics.rollups import describe, run_rollup
 from jobs.analytics.settings import analytics_settings
@@ -27,11 +30,12 @@ from odyssey_workers.db.session import session_scope
 from odyssey_workers.events import EVENT_STREAM
 from odyssey_workers.monitoring import EVENT_OUTCOMES, EVENT_OUTCOMES_KEY
 from odyssey_workers.settings import get_settings
+from odyssey_workers.storage import get_storage
 
 
 @main.group()
 def analytics() -> None:
-    """Analytics: the event intake, the live counters and the rollups."""
+    """Analytics: the event intake, the live counters, the rollups and the reports."""
 
 
 def _text(value: bytes | str) -> str:
@@ -137,3 +141,36 @@ def top(day: datetime | None, limit: int, creator_id: int | None) -> None:
     click.echo(f"top content{whose} on {chosen:%Y-%m-%d} (UTC), from the daily rollup:")
     for line in top_content_lines(entries):
         click.echo(line)
+
+
+# --- analytics: reports -----------------------------------------------------------------------
+REPORT_HELP = (
+    "Render report NAME from the rollups into storage now and print where its HTML and CSV are.\n\n"
+    + "\n\n".join(f"{kind.name} (one {kind.grain.value}): {kind.description}" for kind in REPORT_KINDS.values())
+)
+
+
+@analytics.command(help=REPORT_HELP)
+@click.argument("name", metavar="NAME")
+@click.option(
+    "--period",
+    help="2026-12-03 (a day), 2026-W48 (an ISO week) or 2026-11 (a month), as NAME covers; "
+    "default: the last complete one.",
+)
+@click.option("--creator", "creator_id", type=click.IntRange(1), help="Only this creator (per-creator reports).")
+def report(name: str, period: str | None, creator_id: int | None) -> None:
+    try:
+        kind = report_kind(name)
+        chosen = parse_period(kind.grain, period) if period is not None else last_complete(kind.grain, utcnow())
+        with session_scope() as session:
+            stored = render_reports(session, get_storage(), analytics_settings(), name, chosen, creator_id)
+    except ReportError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not stored:
+        click.echo(f"no creator had activity in {chosen.label}: nothing rendered")
+        return
+    for item in stored:
+        whose = f" ({item.subject})" if item.subject else ""
+        click.echo(f"{item.kind} {item.period}{whose}: {item.html_key}")
+        click.echo(f"  html: {item.url}")
+        click.echo(f"  csv:  {item.csv_key}")

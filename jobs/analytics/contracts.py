@@ -148,3 +148,36 @@ declare(
     timeout=1800,
     description="Recomputes the daily content, creator and platform rollups the newly ingested events fall in.",
 )
+
+
+# --- analytics: reports -----------------------------------------------------------------------
+# Light on purpose: the period is checked by pattern here (the date itself when the job parses
+# it), so producers import no report code.
+class DailyReportPayload(Payload):
+    period: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")  # UTC day; default yesterday
+
+
+class WeeklyReportPayload(Payload):
+    period: str | None = Field(default=None, pattern=r"^\d{4}-W\d{2}$")  # ISO week; default last week
+
+
+declare(
+    "analytics.engagement_report",
+    function="jobs.analytics.report_jobs.engagement_report",
+    payload=DailyReportPayload,
+    queue="low",
+    timeout=900,
+    description="Renders the daily engagement report (HTML with charts + CSV) into storage; default: yesterday.",
+)
+
+declare(
+    "analytics.performance_report",
+    function="jobs.analytics.report_jobs.performance_report",
+    payload=WeeklyReportPayload,
+    queue="low",
+    timeout=1800,
+    description=(
+        "Renders the weekly platform report and one content performance report per active creator, "
+        "and notifies each creator once (notifications.notify); default: last ISO week."
+    ),
+)

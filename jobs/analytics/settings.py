@@ -12,6 +12,9 @@ from pydantic import Field, SecretStr
 
 from odyssey_workers.settings import DomainSettings, Settings, domain_settings
 
+ReportBaseUrl = Annotated[str, Field(pattern=r"^https?://[^\s/]+(/[^\s]*)?$")]
+"""An http(s) URL with a host; a trailing slash is dropped when a link is made."""
+
 
 class AnalyticsSettings(DomainSettings):
     # --- analytics: event intake ---------------------------------------------------------------
@@ -29,6 +32,12 @@ class AnalyticsSettings(DomainSettings):
     # PostgreSQL only: a rollup reads no event received in the last N seconds (a drain's open
     # transaction may still commit a lower id); SQLite commits ids in order and needs no lag.
     analytics_rollup_safety_lag_seconds: Annotated[int, Field(ge=0, le=3600)] = 120
+
+    # --- analytics: reports --------------------------------------------------------------------
+    analytics_report_top_rows: Annotated[int, Field(ge=1, le=100)] = 10  # rows of a report's top lists
+    # A site serving the storage, for the links sent to creators. Unset: the storage's own URL
+    # (file:// locally; on S3 a presigned URL, which expires after an hour).
+    analytics_report_base_url: ReportBaseUrl | None = None  # a link is this URL, "/", the report's key
 
     # --- analytics: trackers (accepted; nothing forwards to them yet, doctor says so) ----------
     mixpanel_token: SecretStr | None = None

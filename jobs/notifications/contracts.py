@@ -120,6 +120,15 @@ EVENTS: dict[str, EventSpec] = {
             digest_email=True,
         ),
         _event("weekly_digest", "weekly_digest", 2, "email", "email", required=("items",)),
+        # Sent by analytics.performance_report: a creator's weekly report is ready (url: the page).
+        _event(
+            "creator_weekly_report",
+            "creator_reports",
+            2,
+            "email push",
+            "email",
+            required=("period", "url", "views", "unique_viewers", "follows"),
+        ),
     )
 }
 CATEGORIES: tuple[str, ...] = tuple(sorted({spec.category for spec in EVENTS.values()}))
