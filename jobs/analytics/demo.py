@@ -1,5 +1,5 @@
 """The analytics domain's part of ``make demo``: events tracked, drained in a batch, counted,
-the live top list the drain's counters give, and the rollups."""
+the live top list the drain's counters give, the rollups, and a report rendered from them."""
 
 from __future__ import annotations
 
@@ -68,3 +68,7 @@ def run() -> None:
             f"   {run['grain']} rollup: {run['events_read']} new events, {len(run['buckets'])} bucket(s) recomputed"
         )
     show(cli("analytics", "top", "--day", f"{now:%Y-%m-%d}", "--limit", "5").stdout)
+    # --- analytics: reports ---------------------------------------------------------------------
+    # Today's engagement report from the rollups just run (the daily job renders yesterday's).
+    console.print("   today's engagement report, rendered into storage (HTML with charts, and its CSV):")
+    show(cli("analytics", "report", "engagement", "--period", f"{now:%Y-%m-%d}").stdout)

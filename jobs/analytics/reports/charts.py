@@ -16,6 +16,8 @@ from jobs.analytics.reports.model import Funnel, HeatMap, LineChart, Number
 
 PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2")
 """Series colours, told apart also by the legend's order and each point's tooltip."""
+DASHES = ("none", "7 4", "2 3", "10 3 2 3")
+"""Each series' dash pattern as well: two lines with equal values still both show."""
 
 WIDTH, HEIGHT = 760, 280
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 56, 16, 16, 64
@@ -54,7 +56,8 @@ def nice_ceiling(value: float) -> float:
 
 
 def _tick_text(value: float) -> str:
-    return f"{value:,.0f}" if value >= 10 or value == int(value) else f"{value:.2g}"
+    """An axis label: 1,000 or 2.5 or 0.25 (a quarter of a nice ceiling has at most two decimals)."""
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
 def line_chart(chart: LineChart) -> str:
@@ -88,11 +91,14 @@ def line_chart(chart: LineChart) -> str:
             turn = f"rotate(-35 {x:.1f} {y})"
             parts.append(f'<text x="{x:.1f}" y="{y}" text-anchor="end" transform="{turn}">{escape(label)}</text>')
     parts.append("</g>")
-    for line, colour in zip(chart.series, itertools.cycle(PALETTE), strict=False):
+    styles = zip(itertools.cycle(PALETTE), itertools.cycle(DASHES), strict=False)
+    for line, (colour, dash) in zip(chart.series, styles, strict=False):
         drawn = [(i, p) for i, p in enumerate(line.points) if p.value is not None]
         path = " ".join(f"{x_at(i):.1f},{y_at(float(p.value or 0)):.1f}" for i, p in drawn)
         parts.append(f'<g class="series" data-series="{_attr(line.name)}">')
-        parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        parts.append(
+            f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2" stroke-dasharray="{dash}"/>'
+        )
         for index, point in drawn:
             x, y = x_at(index), y_at(float(point.value or 0))
             where = f" at {chart.x_labels[index]}"
