@@ -1,5 +1,6 @@
-"""The reports rendered from a small real week of events: what each one counts, on SQLite and
-PostgreSQL for the daily one; the names and periods refused; the pair written whole or not at all."""
+"""The reports rendered from a small real week of events: what each one counts (the daily and the
+creator's weekly on SQLite and PostgreSQL); the names and periods refused; the pair written whole
+or not at all."""
 
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ def test_the_daily_engagement_report_counts_the_day_by_hour_and_its_top_content(
     assert 'data-chart="line"' in page_text(stored)
 
 
-def test_the_weekly_performance_report_is_one_per_active_creator_with_its_contents(env: dict[str, str]) -> None:
+def test_the_weekly_performance_report_is_one_per_active_creator_with_its_contents(database_url: str) -> None:
     store_week_of_events()
 
     reports = {stored.subject: stored for stored in render("performance", WEEK)}
