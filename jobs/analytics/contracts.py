@@ -148,3 +148,19 @@ declare(
     timeout=1800,
     description="Recomputes the daily content, creator and platform rollups the newly ingested events fall in.",
 )
+
+
+# --- raw event storage and retention ---------------------------------------------------------------
+class MaintainPartitionsPayload(Payload):
+    pass
+
+
+declare(
+    "analytics.maintain_partitions",
+    function="jobs.analytics.retention_jobs.maintain_partitions",
+    payload=MaintainPartitionsPayload,
+    queue="low",
+    timeout=1800,
+    description="Makes the raw events' months ahead and drops months past ANALYTICS_RAW_RETENTION_MONTHS"
+    " (PostgreSQL: whole partitions; SQLite: rows in chunks).",
+)

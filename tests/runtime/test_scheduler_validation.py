@@ -186,7 +186,7 @@ PLATFORM_ENTRIES = {
 }
 BILLING_ENTRIES = {"renewals.daily", "earnings_release.daily", "revenue.daily"}
 UPKEEP_ENTRIES = {"content.recover_stuck", "notifications.recover_stuck", "digest.weekly"}
-ANALYTICS_ENTRIES = {"analytics.drain_events", "analytics.hourly"}
+ANALYTICS_ENTRIES = {"analytics.drain_events", "analytics.hourly", "analytics.partitions"}
 
 
 def test_the_shipped_file_holds_the_twelve_platform_entries_plus_billing_and_validates() -> None:
@@ -199,6 +199,8 @@ def test_the_shipped_file_holds_the_twelve_platform_entries_plus_billing_and_val
     assert entries["analytics.daily"].cron == "0 2 * * *"
     assert entries["analytics.daily"].enabled and entries["analytics.daily"].job == "analytics.aggregate_daily"
     assert entries["analytics.hourly"].enabled and entries["analytics.hourly"].job == "analytics.rollup_hourly"
+    assert entries["analytics.partitions"].enabled and entries["analytics.partitions"].cron == "30 2 * * *"
+    assert entries["analytics.partitions"].job == "analytics.maintain_partitions"
     assert entries["payouts.weekly"].cron == "0 10 * * 1"
     assert entries["payouts.weekly"].job == "payments.run_weekly_payouts"
     assert entries["platform_metrics.monthly"].cron == "0 9 1 * *"
