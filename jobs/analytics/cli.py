@@ -1,5 +1,6 @@
 """``odyssey-workers analytics intake``: the event stream's backlog and what the drains did;
-``odyssey-workers analytics live``: the top content of the last minutes, from the live counters.
+``odyssey-workers analytics live``: the top content of the last minutes, from the live counters;
+``odyssey-workers analytics partitions``: the raw events' months and what retention would drop.
 
 Reads Redis and the database only (no job code, no worker needed), so it works while workers
 are down, which is when a growing backlog needs explaining.
@@ -16,6 +17,7 @@ from sqlalchemy import func, select
 from jobs.analytics.live import top_content as live_top_content
 from jobs.analytics.live_keys import window
 from jobs.analytics.models import AnalyticsEventRow, RejectedEventRow, RollupGrain
+from jobs.analytics.partition_report import storage_lines
 from jobs.analytics.rollup_reads import top_content, top_content_lines
 from jobs.analytics.rollups import describe, run_rollup
 from jobs.analytics.settings import analytics_settings
@@ -23,7 +25,7 @@ from jobs.analytics.stream import intake_status
 from odyssey_workers.cli import main
 from odyssey_workers.connection import get_redis, redis_url, safe_url
 from odyssey_workers.db.base import utcnow
-from odyssey_workers.db.session import session_scope
+from odyssey_workers.db.session import get_engine, session_scope
 from odyssey_workers.events import EVENT_STREAM
 from odyssey_workers.monitoring import EVENT_OUTCOMES, EVENT_OUTCOMES_KEY
 from odyssey_workers.settings import get_settings
@@ -31,7 +33,7 @@ from odyssey_workers.settings import get_settings
 
 @main.group()
 def analytics() -> None:
-    """Analytics: the event intake, the live counters and the rollups."""
+    """Analytics: the event intake, the live counters, the rollups and the raw events' months."""
 
 
 def _text(value: bytes | str) -> str:
@@ -137,3 +139,13 @@ def top(day: datetime | None, limit: int, creator_id: int | None) -> None:
     click.echo(f"top content{whose} on {chosen:%Y-%m-%d} (UTC), from the daily rollup:")
     for line in top_content_lines(entries):
         click.echo(line)
+
+
+# --- raw event storage and retention -------------------------------------------------------------
+@analytics.command()
+@click.option("--exact", is_flag=True, help="Count each partition's rows (PostgreSQL) instead of estimating.")
+def partitions(exact: bool) -> None:
+    """List the raw events' months with their rows, and what retention would drop."""
+    with get_engine().connect() as connection:
+        for line in storage_lines(connection, analytics_settings(), utcnow(), exact):
+            click.echo(line)
