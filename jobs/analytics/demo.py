@@ -1,5 +1,5 @@
 """The analytics domain's part of ``make demo``: events tracked, drained in a batch, counted,
-the live top list the drain's counters give, and the rollups."""
+the live top list the drain's counters give, the rollups, and the raw events' months."""
 
 from __future__ import annotations
 
@@ -68,3 +68,6 @@ def run() -> None:
             f"   {run['grain']} rollup: {run['events_read']} new events, {len(run['buckets'])} bucket(s) recomputed"
         )
     show(cli("analytics", "top", "--day", f"{now:%Y-%m-%d}", "--limit", "5").stdout)
+    # --- raw event storage and retention: the months the events are kept in, and what would expire
+    console.print("   the raw events' months (PostgreSQL: one partition each) and the retention's cut:")
+    show(cli("analytics", "partitions").stdout)
