@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from redis import Redis
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 
 from jobs.analytics import retention_jobs
 from jobs.analytics.models import AnalyticsEventRow
@@ -115,6 +115,11 @@ def test_the_partitions_command_lists_months_rows_and_what_retention_would_drop(
         assert lines[0].startswith("analytics_events: partitioned by month (PostgreSQL)")
         assert f"analytics_events_{long_ago:%Y_%m}  1 row  dropped by the next" in old_line
         assert current_line.endswith(f"analytics_events_{now:%Y_%m}  2 rows")
+        with get_engine().begin() as connection:
+            connection.execute(text(f"ANALYZE analytics_events_{long_ago:%Y_%m}"))
+        estimated = CliRunner().invoke(main, ["analytics", "partitions"]).output.splitlines()
+        assert "PostgreSQL's estimates (pg_class.reltuples; --exact counts them)" in estimated[0]
+        assert f"analytics_events_{long_ago:%Y_%m}  ~1 row  dropped by the next" in "\n".join(estimated)
     else:
         assert lines[0].startswith("analytics_events: one table (SQLite has no partitions), 2 month(s)")
         assert old_line.endswith("1 row  deleted by the next analytics.maintain_partitions")
