@@ -3,9 +3,11 @@
 Each round takes up to ``ANALYTICS_DRAIN_BATCH`` entries (first those a dead drain left pending,
 then new ones), sorts them into good and bad, writes each kind with one multi-row
 ``INSERT ... ON CONFLICT DO NOTHING`` in one transaction, and only after the commit
-acknowledges them. Rounds go on until the stream is drained or
-``ANALYTICS_DRAIN_TIME_BUDGET_SECONDS`` is spent, so a big backlog is worked off by the
-next scheduled run instead of one run holding the worker.
+acknowledges them. On PostgreSQL, where ``analytics_events`` is partitioned by month, a batch's
+months are made first if missing (``partitions``) and its events checked against those already
+stored (``event_dedupe``), since the unique key there also holds ``occurred_at``. Rounds go
+on until the stream is drained or ``ANALYTICS_DRAIN_TIME_BUDGET_SECONDS`` is spent, so a big
+backlog is worked off by the next scheduled run instead of one run holding the worker.
 """
 
 from __future__ import annotations
