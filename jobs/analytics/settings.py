@@ -30,6 +30,10 @@ class AnalyticsSettings(DomainSettings):
     # transaction may still commit a lower id); SQLite commits ids in order and needs no lag.
     analytics_rollup_safety_lag_seconds: Annotated[int, Field(ge=0, le=3600)] = 120
 
+    # --- analytics: platform, creator and revenue metrics -----------------------------------
+    analytics_trend_baseline_days: Annotated[int, Field(ge=7, le=365)] = 28  # days a trend's z-score compares with
+    analytics_anomaly_z_threshold: Annotated[float, Field(gt=0, le=100)] = 3.0  # abs(z) from which a day is flagged
+
     # --- analytics: trackers (accepted; nothing forwards to them yet, doctor says so) ----------
     mixpanel_token: SecretStr | None = None
     amplitude_api_key: SecretStr | None = None
