@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, cast, distinct, func, literal, select
+from sqlalchemy import ColumnElement, String, cast, distinct, func, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -68,7 +68,10 @@ class PlatformRun:
 def user_key() -> ColumnElement[str]:
     """One text per user: a signed-in user by id, else an anonymous visitor by their id."""
     events = AnalyticsEventRow
-    return func.coalesce(literal("u:") + cast(events.user_id, String), literal("a:") + events.anonymous_id)
+    # Inline text prefixes, not bound parameters: PostgreSQL sees two bound ones as different
+    # expressions and refuses a GROUP BY on this key with the key also selected.
+    user, anonymous = literal_column("'u:'", String), literal_column("'a:'", String)
+    return func.coalesce(user + cast(events.user_id, String), anonymous + events.anonymous_id)
 
 
 def day_start(day: date) -> datetime:
