@@ -1,5 +1,5 @@
 """The analytics domain's part of ``make demo``: events tracked, drained in a batch, counted,
-the live top list the drain's counters give, and the rollups."""
+the live top list the drain's counters give, the rollups, and the platform's daily metrics."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def run() -> None:
 
     console.print(
         "[bold]Analytics[/bold]: a fan's session tracked as events, drained in one batch, bad ones set aside;"
-        " the live top list; rolled up"
+        " the live top list; rolled up; DAU/MAU and stickiness"
     )
     creator_id, fans = demo_people()
     now = datetime.now(UTC)
@@ -68,3 +68,10 @@ def run() -> None:
             f"   {run['grain']} rollup: {run['events_read']} new events, {len(run['buckets'])} bucket(s) recomputed"
         )
     show(cli("analytics", "top", "--day", f"{now:%Y-%m-%d}", "--limit", "5").stdout)
+    # --- analytics: platform, creator and revenue metrics ---------------------------------------
+    [platform] = wait_for_jobs([odyssey_workers.enqueue("analytics.platform_daily")], "the platform metrics")
+    console.print(
+        f"   analytics.platform_daily: {platform['events_read']} new events, {len(platform['days'])} day(s) recomputed"
+        " (DAU/WAU/MAU, new users, sessions)"
+    )
+    show(cli("analytics", "platform", "--since", f"{now - timedelta(days=1):%Y-%m-%d}").stdout)
