@@ -3,6 +3,7 @@ stored events and payments' daily metrics rows; and the platform and creator com
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -12,6 +13,7 @@ from click.testing import CliRunner
 from jobs.analytics.creator_metrics import CreatorSummary, Earnings, content_performance, creator_summary
 from jobs.analytics.models import RollupGrain
 from jobs.analytics.rollups import bucket_of
+from jobs.analytics.trends import content_trends
 from jobs.payments.models import DailyRevenueMetric
 from odyssey_workers.cli import main
 from odyssey_workers.db.session import session_scope
@@ -119,3 +121,19 @@ def test_the_platform_and_creator_commands_print_the_figures(
         "  content 10: 4 views, engagement 50%, completion 25%",
         "  content 11: 1 views, engagement 100%, completion 0%",
     ]
+
+
+def test_a_contents_trends_count_days_without_a_row_as_zero(database_url: str) -> None:
+    two_days_of_creator(3)
+
+    with session_scope() as session:
+        trends = content_trends(session, 10, DAY_2.date(), baseline_days=7)
+
+    # Views of content 10, the 7 days before DAY_2: 0 0 0 0 0 0 3 (mean 3/7, sample stdev 3/sqrt(7)); DAY_2: 1.
+    views = trends["views"]
+    assert (views.latest, views.week_before, views.week_over_week) == (1, 0, None)
+    assert views.baseline_mean == pytest.approx(3 / 7)
+    assert views.baseline_stdev == pytest.approx(3 / math.sqrt(7))
+    assert views.z_score == pytest.approx(4 / (3 * math.sqrt(7)))
+    assert not views.anomaly
+    assert trends["shares"].anomaly and trends["shares"].note == "flat baseline"  # 0 every day, then 1

@@ -190,6 +190,26 @@ def test_the_revenue_command_prints_each_month(a_quarter: dict[str, int]) -> Non
     ]
 
 
+def test_yearly_plans_count_a_twelfth_rounded_half_up_per_fan(database_url: str) -> None:
+    with session_scope() as session:
+        fan, creator = make_user(session).id, make_creator(session).id
+        plan = {
+            "creator_id": creator,
+            "interval": "year",
+            "price_minor": 1001,
+            "currency": "GBP",
+            "tax_inclusive": True,
+        }
+        for name in ("gold", "silver"):
+            subscribe(session, fan, create_plan(session, name=name, **plan).id, at(2026, 1, 5))
+
+    with session_scope() as session:
+        [january] = revenue_months(session, "2026-01", "2026-01", "GBP")
+
+    # 2002 / 12 = 166.83 -> 167 (each plan alone would round 83.42 down to 83: 166).
+    assert (january.mrr.mrr_start, january.mrr.new, january.mrr.mrr_end) == (0, 167, 167)
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
