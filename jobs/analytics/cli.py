@@ -8,20 +8,26 @@ are down, which is when a growing backlog needs explaining.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import click
 from redis.exceptions import RedisError
 from sqlalchemy import func, select
 
+from jobs.analytics.creator_metrics import creator_summary
 from jobs.analytics.live import top_content as live_top_content
 from jobs.analytics.live_keys import window
 from jobs.analytics.models import AnalyticsEventRow, RejectedEventRow, RollupGrain
 from jobs.analytics.partition_report import storage_lines
+from jobs.analytics.platform_metrics import describe as describe_platform_run
+from jobs.analytics.platform_metrics import refresh_platform_days
+from jobs.analytics.platform_reads import platform_lines, platform_series
+from jobs.analytics.revenue import revenue_lines, revenue_months
 from jobs.analytics.rollup_reads import top_content, top_content_lines
 from jobs.analytics.rollups import describe, run_rollup
 from jobs.analytics.settings import analytics_settings
 from jobs.analytics.stream import intake_status
+from jobs.analytics.trends import platform_trends, trend_label
 from odyssey_workers.cli import main
 from odyssey_workers.connection import get_redis, redis_url, safe_url
 from odyssey_workers.db.base import utcnow
@@ -33,7 +39,8 @@ from odyssey_workers.settings import get_settings
 
 @main.group()
 def analytics() -> None:
-    """Analytics: the event intake, the live counters, the rollups and the raw events' months."""
+    """Analytics: the event intake, the live counters, the rollups, the raw events' months and the
+    platform, creator and revenue metrics."""
 
 
 def _text(value: bytes | str) -> str:
@@ -149,3 +156,94 @@ def partitions(exact: bool) -> None:
     with get_engine().connect() as connection:
         for line in storage_lines(connection, analytics_settings(), utcnow(), exact):
             click.echo(line)
+
+
+# --- analytics: platform, creator and revenue metrics ---------------------------------------
+_DAY = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def _span_of(since: datetime | None, until: datetime | None, default_days: int) -> tuple[date, date]:
+    last = until.date() if until else datetime.now(UTC).date()
+    first = since.date() if since else last - timedelta(days=default_days - 1)
+    if last < first:
+        raise click.BadParameter(f"--until {last} is before --since {first}", param_hint="--until")
+    return first, last
+
+
+@analytics.command()
+@click.option("--since", type=_DAY, help="First UTC day (default: 13 days before --until).")
+@click.option("--until", type=_DAY, help="Last UTC day (default: today).")
+@click.option("--refresh", is_flag=True, help="Recompute the days new events change first, as the daily job does.")
+def platform(since: datetime | None, until: datetime | None, refresh: bool) -> None:
+    """Show the platform's DAU, WAU, MAU, stickiness, new users and sessions per day, with trends."""
+    first, last = _span_of(since, until, 14)
+    settings = analytics_settings()
+    if refresh:
+        with session_scope() as session:
+            click.echo(describe_platform_run(refresh_platform_days(session, settings)))
+    with session_scope() as session:
+        days = platform_series(session, first, last)
+        trends = (
+            platform_trends(
+                session, days[-1].day, settings.analytics_trend_baseline_days, settings.analytics_anomaly_z_threshold
+            )
+            if days
+            else {}
+        )
+    if not days:
+        click.echo(
+            f"no platform days computed from {first} to {last} (run: odyssey-workers analytics platform --refresh)"
+        )
+        return
+    click.echo(f"platform, {first} to {last} (UTC days), from analytics_platform_daily:")
+    for line in platform_lines(days):
+        click.echo(line)
+    labels = ", ".join(f"{name} {trend_label(entry)}" for name, entry in trends.items())
+    click.echo(f"trends on {days[-1].day} (baseline {settings.analytics_trend_baseline_days} days): {labels}")
+
+
+@analytics.command()
+@click.option("--month", required=True, help="YYYY-MM, or FROM:TO for several months.")
+@click.option("--currency", default="USD", show_default=True, help="ISO 4217 code.")
+def revenue(month: str, currency: str) -> None:
+    """Show MRR movements, revenue, refunds, commission, ARPU, churn and LTV by month."""
+    since, _, until = month.partition(":")
+    try:
+        with session_scope() as session:
+            months = revenue_months(session, since, until or since, currency)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--month/--currency") from exc
+    for entry in months:
+        for line in revenue_lines(entry):
+            click.echo(line)
+
+
+@analytics.command()
+@click.argument("creator_id", type=click.IntRange(1))
+@click.option("--since", type=_DAY, help="First UTC day (default: 29 days before --until).")
+@click.option("--until", type=_DAY, help="Last UTC day (default: today).")
+def creator(creator_id: int, since: datetime | None, until: datetime | None) -> None:
+    """Show a creator's followers, earnings by currency and top content in a span of days."""
+    first, last = _span_of(since, until, 30)
+    with session_scope() as session:
+        summary = creator_summary(session, creator_id, first, last)
+    click.echo(
+        f"creator {creator_id}, {first} to {last}: {summary.followers:,} followers "
+        f"(+{summary.followers_gained:,} / -{summary.followers_lost:,} in the span)"
+    )
+    for earned in summary.earnings:
+        click.echo(
+            f"  {earned.currency}: gross {earned.gross_revenue:,}, earnings {earned.creator_earnings:,}, "
+            f"refunds {earned.refunds:,} (minor units, from payment_daily_metrics)"
+        )
+    if not summary.earnings:
+        click.echo("  no earnings in payment_daily_metrics for the span")
+    for entry in summary.top_content:
+        click.echo(
+            f"  content {entry.content_id}: {entry.views:,} views, engagement {_pct(entry.engagement_rate)}, "
+            f"completion {_pct(entry.completion_rate)}"
+        )
+
+
+def _pct(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate:.0%}"

@@ -1,5 +1,6 @@
 """The analytics domain's part of ``make demo``: events tracked, drained in a batch, counted,
-the live top list the drain's counters give, the rollups, and the raw events' months."""
+the live top list the drain's counters give, the rollups, the raw events' months, the platform's
+daily metrics and the month's MRR movements."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ def run() -> None:
 
     console.print(
         "[bold]Analytics[/bold]: a fan's session tracked as events, drained in one batch, bad ones set aside;"
-        " the live top list; rolled up"
+        " the live top list; rolled up; DAU/MAU, stickiness and MRR movements"
     )
     creator_id, fans = demo_people()
     now = datetime.now(UTC)
@@ -71,3 +72,14 @@ def run() -> None:
     # --- raw event storage and retention: the months the events are kept in, and what would expire
     console.print("   the raw events' months (PostgreSQL: one partition each) and the retention's cut:")
     show(cli("analytics", "partitions").stdout)
+    # --- analytics: platform, creator and revenue metrics ---------------------------------------
+    [platform] = wait_for_jobs([odyssey_workers.enqueue("analytics.platform_daily")], "the platform metrics")
+    console.print(
+        f"   analytics.platform_daily: {platform['events_read']} new events, {len(platform['days'])} day(s) recomputed"
+        " (DAU/WAU/MAU, new users, sessions)"
+    )
+    show(cli("analytics", "platform", "--since", f"{now - timedelta(days=1):%Y-%m-%d}").stdout)
+    # The payments step's subscriptions began 31 days ago, so their MRR arrives in that month.
+    months = f"{now - timedelta(days=31):%Y-%m}:{now:%Y-%m}"
+    console.print("   MRR movements from payments' subscriptions (the payments step's fans, in EUR):")
+    show(cli("analytics", "revenue", "--month", months, "--currency", "EUR").stdout)

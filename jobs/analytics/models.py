@@ -158,3 +158,8 @@ class RollupWatermarkRow(Base):
     grain: Mapped[RollupGrain] = mapped_column(enum_type(RollupGrain, length=8), primary_key=True)
     last_event_id: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# The platform metrics tables live in their own module; importing it here registers them with
+# every other analytics table.
+from jobs.analytics import metric_models  # noqa: E402, F401

@@ -34,6 +34,9 @@ class AnalyticsSettings(DomainSettings):
     # Whole months of raw events kept before the current one; older months are dropped
     # (PostgreSQL: their partitions) or deleted in chunks (SQLite). Must outlast the late window.
     analytics_raw_retention_months: Annotated[int, Field(ge=1, le=1200)] = 13  # months kept before this one
+    # --- analytics: platform, creator and revenue metrics -----------------------------------
+    analytics_trend_baseline_days: Annotated[int, Field(ge=7, le=365)] = 28  # days a trend's z-score compares with
+    analytics_anomaly_z_threshold: Annotated[float, Field(gt=0, le=100)] = 3.0  # abs(z) from which a day is flagged
 
     # --- analytics: trackers (accepted; nothing forwards to them yet, doctor says so) ----------
     mixpanel_token: SecretStr | None = None

@@ -9,7 +9,7 @@ and the old table dropped. Ids keep coming from the same sequence, moved to the 
 column, so its value (the rollups' watermark) carries on. Downgrade makes the plain table again.
 
 Revision ID: 0405
-Revises: 0401
+Revises: 0404
 """
 
 from collections.abc import Sequence
@@ -19,7 +19,7 @@ from alembic import op
 from sqlalchemy import text
 
 revision: str = "0405"
-down_revision: str | None = "0401"
+down_revision: str | None = "0404"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
