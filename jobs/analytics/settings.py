@@ -30,6 +30,10 @@ class AnalyticsSettings(DomainSettings):
     # transaction may still commit a lower id); SQLite commits ids in order and needs no lag.
     analytics_rollup_safety_lag_seconds: Annotated[int, Field(ge=0, le=3600)] = 120
 
+    # --- analytics: user behaviour ------------------------------------------------------------
+    analytics_funnel_window_days: Annotated[int, Field(ge=1, le=366)] = 14  # each step within N days of the first
+    analytics_affinity_half_life_days: Annotated[int, Field(ge=1, le=3650)] = 30  # an interaction's weight halves
+
     # --- analytics: trackers (accepted; nothing forwards to them yet, doctor says so) ----------
     mixpanel_token: SecretStr | None = None
     amplitude_api_key: SecretStr | None = None

@@ -186,7 +186,7 @@ PLATFORM_ENTRIES = {
 }
 BILLING_ENTRIES = {"renewals.daily", "earnings_release.daily", "revenue.daily"}
 UPKEEP_ENTRIES = {"content.recover_stuck", "notifications.recover_stuck", "digest.weekly"}
-ANALYTICS_ENTRIES = {"analytics.drain_events", "analytics.hourly"}
+ANALYTICS_ENTRIES = {"analytics.drain_events", "analytics.hourly", "analytics.preferences"}
 
 
 def test_the_shipped_file_holds_the_twelve_platform_entries_plus_billing_and_validates() -> None:
@@ -199,6 +199,8 @@ def test_the_shipped_file_holds_the_twelve_platform_entries_plus_billing_and_val
     assert entries["analytics.daily"].cron == "0 2 * * *"
     assert entries["analytics.daily"].enabled and entries["analytics.daily"].job == "analytics.aggregate_daily"
     assert entries["analytics.hourly"].enabled and entries["analytics.hourly"].job == "analytics.rollup_hourly"
+    assert entries["retention.monthly"].enabled and entries["retention.monthly"].job == "analytics.retention_cohorts"
+    assert entries["analytics.preferences"].enabled and entries["analytics.preferences"].job == "analytics.update_preferences"
     assert entries["payouts.weekly"].cron == "0 10 * * 1"
     assert entries["payouts.weekly"].job == "payments.run_weekly_payouts"
     assert entries["platform_metrics.monthly"].cron == "0 9 1 * *"
