@@ -132,6 +132,6 @@ def funnel_lines(result: FunnelResult) -> list[str]:
     name_width = max(len(step.event_type.value) for step in result.steps)
     for step in result.steps:
         bar = "#" * (round(BAR_WIDTH * step.actors / first) if first else 0)
-        share = "" if step.from_first is None else f" {step.from_first:>5.1%}"
+        share = "" if step.from_first is None else f" {step.from_first:>6.1%}"
         lines.append(f"{step.event_type.value:<{name_width}} {step.actors:>7,}{share} {bar}")
     return lines
