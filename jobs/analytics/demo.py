@@ -1,5 +1,5 @@
 """The analytics domain's part of ``make demo``: events tracked, drained in a batch, counted,
-the live top list the drain's counters give, and the rollups."""
+the live top list the drain's counters give, the rollups, a funnel, the week's cohort and a fan's affinities."""
 
 from __future__ import annotations
 
@@ -68,3 +68,18 @@ def run() -> None:
             f"   {run['grain']} rollup: {run['events_read']} new events, {len(run['buckets'])} bucket(s) recomputed"
         )
     show(cli("analytics", "top", "--day", f"{now:%Y-%m-%d}", "--limit", "5").stdout)
+    # --- analytics: user behaviour -------------------------------------------------------------
+    preferences, cohorts = wait_for_jobs(
+        [
+            odyssey_workers.enqueue("analytics.update_preferences"),
+            odyssey_workers.enqueue("analytics.retention_cohorts"),
+        ],
+        "the behaviour jobs",
+    )
+    console.print(
+        f"   analytics.update_preferences: {preferences['events_read']} new events, {preferences['users']} user(s);"
+        f" analytics.retention_cohorts: {cohorts['week']['cohorts']} weekly cohort(s)"
+    )
+    show(cli("analytics", "funnel", "session_start", "view_start", "follow", "--since", f"{now:%Y-%m-%d}").stdout)
+    show(cli("analytics", "retention", "--grain", "week", "--periods", "1").stdout)
+    show(cli("analytics", "affinities", str(fans[0]), "--limit", "3").stdout)

@@ -34,7 +34,9 @@ def cohort_cells(grain: CohortGrain) -> dict[tuple[str, int], tuple[int, int]]:
     """Each stored cell as (cohort day, offset) -> (cohort size, active users)."""
     with session_scope() as session:
         rows = session.scalars(select(RetentionCohortRow).where(RetentionCohortRow.grain == grain))
-        return {(f"{row.cohort_start:%Y-%m-%d}", row.period_offset): (row.cohort_size, row.active_users) for row in rows}
+        return {
+            (f"{row.cohort_start:%Y-%m-%d}", row.period_offset): (row.cohort_size, row.active_users) for row in rows
+        }
 
 
 def affinity_rows() -> dict[tuple[int, str, str], tuple[float, datetime]]:

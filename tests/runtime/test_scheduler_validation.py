@@ -200,7 +200,8 @@ def test_the_shipped_file_holds_the_twelve_platform_entries_plus_billing_and_val
     assert entries["analytics.daily"].enabled and entries["analytics.daily"].job == "analytics.aggregate_daily"
     assert entries["analytics.hourly"].enabled and entries["analytics.hourly"].job == "analytics.rollup_hourly"
     assert entries["retention.monthly"].enabled and entries["retention.monthly"].job == "analytics.retention_cohorts"
-    assert entries["analytics.preferences"].enabled and entries["analytics.preferences"].job == "analytics.update_preferences"
+    preferences = entries["analytics.preferences"]
+    assert preferences.enabled and preferences.job == "analytics.update_preferences"
     assert entries["payouts.weekly"].cron == "0 10 * * 1"
     assert entries["payouts.weekly"].job == "payments.run_weekly_payouts"
     assert entries["platform_metrics.monthly"].cron == "0 9 1 * *"
