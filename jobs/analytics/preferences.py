@@ -161,16 +161,16 @@ def _contributions(
 
 
 def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
+    """One statement, executed for many rows: compiled once (a multi-row VALUES is compiled per call)."""
     table = table_of(UserAffinityRow)
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    for first in range(0, len(rows), CHUNK):
-        statement = insert(table).values(rows[first : first + CHUNK])
-        session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["user_id", "kind", "key"],
-                set_={"score": statement.excluded.score, "updated_at": statement.excluded.updated_at},
-            )
-        )
+    statement = insert(table)
+    upsert = statement.on_conflict_do_update(
+        index_elements=["user_id", "kind", "key"],
+        set_={"score": statement.excluded.score, "updated_at": statement.excluded.updated_at},
+    )
+    for first in range(0, len(rows), CHUNK * 10):
+        session.execute(upsert, rows[first : first + CHUNK * 10])
 
 
 def run_preferences(session: Session, settings: AnalyticsSettings, now: datetime | None = None) -> PreferencesRun:
