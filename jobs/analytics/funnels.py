@@ -133,5 +133,5 @@ def funnel_lines(result: FunnelResult) -> list[str]:
     for step in result.steps:
         bar = "#" * (round(BAR_WIDTH * step.actors / first) if first else 0)
         share = "" if step.from_first is None else f" {step.from_first:>6.1%}"
-        lines.append(f"{step.event_type.value:<{name_width}} {step.actors:>7,}{share} {bar}")
+        lines.append(f"{step.event_type.value:<{name_width}} {step.actors:>7,}{share} {bar}".rstrip())
     return lines

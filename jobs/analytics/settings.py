@@ -32,7 +32,7 @@ class AnalyticsSettings(DomainSettings):
 
     # --- analytics: user behaviour ------------------------------------------------------------
     analytics_funnel_window_days: Annotated[int, Field(ge=1, le=366)] = 14  # each step within N days of the first
-    analytics_affinity_half_life_days: Annotated[int, Field(ge=1, le=3650)] = 30  # an interaction's weight halves every N days
+    analytics_affinity_half_life_days: Annotated[int, Field(ge=1, le=3650)] = 30  # a weight halves every N days
 
     # --- analytics: trackers (accepted; nothing forwards to them yet, doctor says so) ----------
     mixpanel_token: SecretStr | None = None

@@ -84,6 +84,20 @@ def test_the_matrix_fills_the_periods_with_no_one_active_and_stops_at_until(data
     assert matrix_lines(cut)[1:] == ["2026-11-02      3  100%   33%", "2026-11-09      1  100%"]
 
 
+def test_the_monthly_matrix_counts_calendar_months(database_url: str) -> None:
+    store(*known_users())
+    cohorts(MONTH)
+
+    with session_scope() as session:
+        matrix = retention_matrix(session, MONTH, date(2026, 10, 1), date(2026, 12, 2))
+
+    assert [(c.start, c.size, c.active) for c in matrix.cohorts] == [
+        (date(2026, 10, 1), 1, (1, 1, 0)),
+        (date(2026, 11, 1), 4, (4, 1)),
+    ]
+    assert matrix.cohorts[1].rates == (1.0, 0.25)
+
+
 def test_a_second_run_with_nothing_new_changes_nothing_and_a_full_recompute_is_identical(database_url: str) -> None:
     store(*known_users())
     first = cohorts(WEEK)
