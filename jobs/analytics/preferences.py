@@ -8,8 +8,9 @@ where t_e is when the interaction happened (a future one counts as now), H is
 ``ANALYTICS_AFFINITY_HALF_LIFE_DAYS`` (30) and the weights are ``WEIGHTS``: a view 1, each
 minute watched 1, a like 2, a comment 3, a share 4, a follow 5, an unfollow -5 (it cancels the
 follow), a subscribe 10. Minutes watched are those a view (user, session, content) adds to the
-highest ``seconds_watched`` it had reported before (the value is cumulative), dated at its
-newest report. The creator is the event's ``creator_id``; the category is the event's
+highest ``seconds_watched`` it had reported before (the value is cumulative; earlier reports
+are looked for up to ``VIEW_MAX``, 24 hours, before the new ones), dated at its newest report.
+The creator is the event's ``creator_id``; the category is the event's
 ``properties.category`` (a text of 1-64 characters; content has no category column anywhere in
 the platform, so the producer's property is the only source). Anonymous visitors get no rows.
 
@@ -103,28 +104,42 @@ def _chunks(values: Iterable[int]) -> Iterator[list[int]]:
         yield ordered[first : first + CHUNK]
 
 
-def _watched(
-    session: Session, after_id: int, upto_id: int, users: set[int]
-) -> Iterator[tuple[int, list[Key], float, datetime]]:
-    """Each view with new progress: (user, its keys, minutes it added, when it last reported)."""
+VIEW_MAX = timedelta(hours=24)
+"""How long before its first new report a view's earlier reports are looked for: longer than a view lasts."""
+
+View = tuple[int, str | None, int | None]  # user, session, content
+Progress = tuple[View, int | None, datetime, dict[str, Any]]  # the view, its creator, when, properties
+
+
+def _watched(session: Session, after_id: int, new: list[Progress]) -> Iterator[tuple[int, list[Key], float, datetime]]:
+    """Each view with new progress reports: (user, its keys, minutes it added, when it last reported).
+
+    The minutes a view adds are its new highest ``seconds_watched`` over the highest it had
+    reported before this run. Those earlier reports are found through the ``occurred_at`` index,
+    within ``VIEW_MAX`` before the new reports, not by scanning each user's whole history.
+    """
+    after: dict[View, tuple[float, datetime, list[Key]]] = {}
+    for view, creator_id, occurred_at, properties in new:
+        seconds = float(properties.get("seconds_watched", 0))
+        best, latest, keys = after.get(view, (0.0, occurred_at, []))
+        after[view] = (max(best, seconds), max(latest, occurred_at), keys or keys_of(creator_id, properties))
+    if not after:
+        return
+    before: dict[View, float] = {}
     events = AnalyticsEventRow
-    before: dict[tuple[int, str | None, int | None], float] = defaultdict(float)
-    after: dict[tuple[int, str | None, int | None], tuple[float, datetime, list[Key]]] = {}
-    for chunk in _chunks(users):
-        rows = session.execute(
-            select(events.id, events.user_id, events.session_id, events.content_id, events.creator_id)
-            .add_columns(events.occurred_at, events.properties)
-            .where(events.type == EventType.VIEW_PROGRESS, events.user_id.in_(chunk), events.id <= upto_id)
-            .order_by(events.id)
+    earlier = session.execute(
+        select(events.user_id, events.session_id, events.content_id, events.properties).where(
+            events.type == EventType.VIEW_PROGRESS,
+            events.id <= after_id,
+            events.occurred_at >= min(moment for _view, _creator, moment, _properties in new) - VIEW_MAX,
+            events.occurred_at <= max(moment for _view, _creator, moment, _properties in new),
+            events.user_id.is_not(None),
         )
-        for event_id, user_id, session_id, content_id, creator_id, occurred_at, properties in rows:
-            view = (user_id, session_id, content_id)
-            seconds = float(properties.get("seconds_watched", 0))
-            if event_id <= after_id:
-                before[view] = max(before[view], seconds)
-                continue
-            best, latest, keys = after.get(view, (0.0, occurred_at, []))
-            after[view] = (max(best, seconds), max(latest, occurred_at), keys or keys_of(creator_id, properties))
+    )
+    for user_id, session_id, content_id, properties in earlier:
+        view = (user_id, session_id, content_id)
+        if view in after:
+            before[view] = max(before.get(view, 0.0), float(properties.get("seconds_watched", 0)))
     for view, (best, latest, keys) in after.items():
         added = best - before.get(view, 0.0)
         if added > 0 and keys:
@@ -137,24 +152,25 @@ def _contributions(
     """How many events were read, and each user's new decayed weight per key."""
     events = AnalyticsEventRow
     added: dict[int, dict[Key, float]] = defaultdict(lambda: defaultdict(float))
-    progress_users: set[int] = set()
+    progress: list[Progress] = []
     count = 0
     rows = session.execute(
-        select(events.type, events.user_id, events.creator_id, events.occurred_at, events.properties)
+        select(events.type, events.user_id, events.session_id, events.content_id, events.creator_id)
+        .add_columns(events.occurred_at, events.properties)
         .where(events.id > after_id, events.id <= upto_id)
         .execution_options(yield_per=10_000)
     )
-    for kind, user_id, creator_id, occurred_at, properties in rows:
+    for kind, user_id, session_id, content_id, creator_id, occurred_at, properties in rows:
         count += 1
         if user_id is None:
             continue
         if kind is EventType.VIEW_PROGRESS:
-            progress_users.add(user_id)
+            progress.append(((user_id, session_id, content_id), creator_id, occurred_at, properties))
         elif kind in WEIGHTS:
             weight = decay(WEIGHTS[kind], now - occurred_at, half_life)
             for key in keys_of(creator_id, properties):
                 added[user_id][key] += weight
-    for user_id, keys, minutes, latest in _watched(session, after_id, upto_id, progress_users):
+    for user_id, keys, minutes, latest in _watched(session, after_id, progress):
         for key in keys:
             added[user_id][key] += decay(minutes, now - latest, half_life)
     return count, added
