@@ -220,6 +220,6 @@ def affinities(user_id: int, limit: int) -> None:
         click.echo(f"no affinities for user {user_id} (run: the analytics.update_preferences job)")
         return
     for kind, entries in found.items():
-        click.echo(f"user {user_id}'s {kind.value} affinities:")
+        click.echo(f"user {user_id}'s {kind.value} affinities:" + ("" if entries else " none"))
         for entry in entries:
             click.echo(f"  {entry.key:<24} {entry.score:>10.2f}  (as of {entry.updated_at:%Y-%m-%d %H:%M} UTC)")

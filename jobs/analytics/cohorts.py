@@ -201,7 +201,7 @@ def matrix_lines(matrix: RetentionMatrix) -> list[str]:
         return [f"no {matrix.grain.value}ly cohorts from {matrix.since} to {matrix.until}"]
     width = max(len(cohort.active) for cohort in matrix.cohorts)
     letter = "W" if matrix.grain is CohortGrain.WEEK else "M"
-    lines = [f"{'cohort':<10} {'users':>6} " + " ".join(f"{letter}{k:<4}" for k in range(width))]
+    lines = [(f"{'cohort':<10} {'users':>6} " + " ".join(f"{letter}{k:<4}" for k in range(width))).rstrip()]
     for cohort in matrix.cohorts:
         cells = " ".join(f"{rate:>5.0%}" for rate in cohort.rates)
         lines.append(f"{cohort.start:%Y-%m-%d} {cohort.size:>6,} {cells}")

@@ -33,7 +33,7 @@ def test_retention_refresh_prints_last_weeks_cohort_with_this_weeks_returning_sh
     assert before.output.startswith("no weekly cohorts from ")
     assert refreshed.exit_code == 0, refreshed.output
     assert refreshed.output.splitlines()[1:] == [
-        "cohort      users W0    W1   ",
+        "cohort      users W0    W1",
         f"{monday:%Y-%m-%d}      2  100%   50%",
     ]
     assert "weekly cohorts recomputed from events up to 3: 1 cohorts" in refreshed.output

@@ -156,3 +156,16 @@ def test_the_affinities_command_lists_both_kinds(database_url: str) -> None:
         "  cooking                        2.50  (as of 2026-11-30 12:00 UTC)",
     ]
     assert nobody.output.strip() == "no affinities for user 99 (run: the analytics.update_preferences job)"
+
+
+def test_the_affinities_command_says_none_for_a_kind_the_user_has_no_score_in(database_url: str) -> None:
+    store(raw("follow", NOW, creator_id=3))
+    preferences(NOW)
+
+    shown = CliRunner().invoke(main, ["analytics", "affinities", "1"])
+
+    assert shown.output.splitlines() == [
+        "user 1's creator affinities:",
+        "  3                              5.00  (as of 2026-11-30 12:00 UTC)",
+        "user 1's category affinities: none",
+    ]
