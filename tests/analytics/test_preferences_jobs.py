@@ -10,6 +10,8 @@ import pytest
 from redis import Redis
 
 from jobs.analytics.behaviour_models import CohortGrain
+from odyssey_workers.catalog import get_catalog
+from odyssey_workers.errors import PayloadError
 from odyssey_workers.queues import enqueue, fetch_job
 from tests.analytics.behaviour_support import cohort_cells, scores
 from tests.analytics.rollup_support import raw, store
@@ -35,3 +37,10 @@ def test_two_workers_running_the_behaviour_jobs_at_once_count_each_event_once(
     # Each like once (weight 2), decayed by the two hours to the run: 2 * 0.5 ** (2 / 720) = 1.99615...
     assert len(scores()) == 200 and all(1.996 < score < 1.9962 for score in scores().values()), scores()
     assert list(cohort_cells(CohortGrain.WEEK).values()) == [(200, 200)]
+
+
+@pytest.mark.parametrize("name", ["analytics.retention_cohorts", "analytics.update_preferences"])
+def test_the_behaviour_jobs_run_on_low_and_refuse_any_argument_naming_it(redis_conn: Redis, name: str) -> None:
+    assert get_catalog().get(name).queue == "low"
+    with pytest.raises(PayloadError, match=rf"^{name}: bad payload: grain: is not a field of this job"):
+        enqueue(name, grain="week")
