@@ -10,7 +10,9 @@ their first such event in that range. Step k is reached at the actor's earliest 
 at or after the time step k-1 was reached and no later than ``window`` after the entry, so the
 steps happen in order, each within the window of the first. A later step may fall after
 ``until`` (a visit on the range's last day has its full window). Each step is one grouped join
-in the database, over the events of that type.
+in the database, over the events of that type in [since, until + window] (the ``occurred_at``
+index). PostgreSQL needs the table's statistics (autovacuum's ``ANALYZE``) to join them by hash:
+without them, as right after a bulk load, it may choose a nested loop that is far slower.
 """
 
 from __future__ import annotations
@@ -95,6 +97,9 @@ def funnel(
             .join_from(reached, events, _actor() == reached.c.actor)
             .where(
                 events.type == step,
+                # Implied by the two conditions below; stated so the occurred_at index bounds the scan.
+                events.occurred_at >= since,
+                events.occurred_at <= until + window,
                 events.occurred_at >= previous,
                 _within(session, events.occurred_at, reached.c.entry, window),
             )
