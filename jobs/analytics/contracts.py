@@ -199,3 +199,29 @@ declare(
     timeout=1800,
     description="Brings the platform's daily metrics up to date, then summarizes a month (default: the previous one).",
 )
+
+
+# --- analytics: user behaviour ---------------------------------------------------------------
+
+
+class BehaviourPayload(Payload):
+    pass
+
+
+declare(
+    "analytics.retention_cohorts",
+    function="jobs.analytics.behaviour_jobs.retention_cohorts",
+    payload=BehaviourPayload,
+    queue="low",
+    timeout=1800,
+    description="Recomputes the weekly and monthly retention cohorts of signed-in users from every stored event.",
+)
+
+declare(
+    "analytics.update_preferences",
+    function="jobs.analytics.behaviour_jobs.update_preferences",
+    payload=BehaviourPayload,
+    queue="low",
+    timeout=900,
+    description="Adds the newly ingested interactions to each user's decayed creator and category affinities.",
+)

@@ -1,6 +1,6 @@
 """The analytics domain's part of ``make demo``: events tracked, drained in a batch, counted,
 the live top list the drain's counters give, the rollups, the raw events' months, the platform's
-daily metrics and the month's MRR movements."""
+daily metrics, the month's MRR movements, a funnel, the week's cohort and a fan's affinities."""
 
 from __future__ import annotations
 
@@ -83,3 +83,18 @@ def run() -> None:
     months = f"{now - timedelta(days=31):%Y-%m}:{now:%Y-%m}"
     console.print("   MRR movements from payments' subscriptions (the payments step's fans, in EUR):")
     show(cli("analytics", "revenue", "--month", months, "--currency", "EUR").stdout)
+    # --- analytics: user behaviour -------------------------------------------------------------
+    preferences, cohorts = wait_for_jobs(
+        [
+            odyssey_workers.enqueue("analytics.update_preferences"),
+            odyssey_workers.enqueue("analytics.retention_cohorts"),
+        ],
+        "the behaviour jobs",
+    )
+    console.print(
+        f"   analytics.update_preferences: {preferences['events_read']} new events, {preferences['users']} user(s);"
+        f" analytics.retention_cohorts: {cohorts['week']['cohorts']} weekly cohort(s)"
+    )
+    show(cli("analytics", "funnel", "session_start", "view_start", "follow", "--since", f"{now:%Y-%m-%d}").stdout)
+    show(cli("analytics", "retention", "--grain", "week", "--periods", "1").stdout)
+    show(cli("analytics", "affinities", str(fans[0]), "--limit", "3").stdout)

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Float, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from jobs.analytics import behaviour_models as behaviour_models  # its tables join the metadata with these
 from jobs.analytics.contracts import EventType
 from odyssey_workers.db.base import Base, BigId, enum_type, utcnow
 

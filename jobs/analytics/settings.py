@@ -37,6 +37,9 @@ class AnalyticsSettings(DomainSettings):
     # --- analytics: platform, creator and revenue metrics -----------------------------------
     analytics_trend_baseline_days: Annotated[int, Field(ge=7, le=365)] = 28  # days a trend's z-score compares with
     analytics_anomaly_z_threshold: Annotated[float, Field(gt=0, le=100)] = 3.0  # abs(z) from which a day is flagged
+    # --- analytics: user behaviour ------------------------------------------------------------
+    analytics_funnel_window_days: Annotated[int, Field(ge=1, le=366)] = 14  # each step within N days of the first
+    analytics_affinity_half_life_days: Annotated[int, Field(ge=1, le=3650)] = 30  # a weight halves every N days
 
     # --- analytics: trackers (accepted; nothing forwards to them yet, doctor says so) ----------
     mixpanel_token: SecretStr | None = None

@@ -1,7 +1,7 @@
 """analytics: the platform's daily user metrics and the metrics jobs' watermarks
 
 Revision ID: 0404
-Revises: 0401
+Revises: 0403
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0404"
-down_revision: str | None = "0401"
+down_revision: str | None = "0403"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
