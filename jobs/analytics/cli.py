@@ -1,5 +1,8 @@
 """``odyssey-workers analytics intake``: the event stream's backlog and what the drains did;
-``odyssey-workers analytics live``: the top content of the last minutes, from the live counters.
+``odyssey-workers analytics live``: the top content of the last minutes, from the live counters;
+``odyssey-workers analytics partitions``: the raw events' months and what retention would drop.
+``platform``, ``revenue`` and ``creator``: the platform's days, the revenue months, a creator's summary.
+``retention``, ``funnel`` and ``affinities``: the user-behaviour tables and funnels.
 
 Reads Redis and the database only (no job code, no worker needed), so it works while workers
 are down, which is when a growing backlog needs explaining. ``analytics rollup`` and
@@ -8,25 +11,37 @@ are down, which is when a growing backlog needs explaining. ``analytics rollup``
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 import click
 from redis.exceptions import RedisError
 from sqlalchemy import func, select
 
+from jobs.analytics.behaviour_models import AffinityKind, CohortGrain
+from jobs.analytics.cohorts import matrix_lines, period_start, retention_matrix, run_cohorts
+from jobs.analytics.contracts import EventType
+from jobs.analytics.creator_metrics import creator_summary
+from jobs.analytics.funnels import DEFAULT_FUNNEL, funnel, funnel_lines
 from jobs.analytics.live import top_content as live_top_content
 from jobs.analytics.live_keys import window
 from jobs.analytics.models import AnalyticsEventRow, RejectedEventRow, RollupGrain
+from jobs.analytics.partition_report import storage_lines
+from jobs.analytics.platform_metrics import describe as describe_platform_run
+from jobs.analytics.platform_metrics import refresh_platform_days
+from jobs.analytics.platform_reads import platform_lines, platform_series
+from jobs.analytics.preferences import top_affinities
 from jobs.analytics.reports.kinds import REPORT_KINDS, render_reports, report_kind
 from jobs.analytics.reports.periods import ReportError, last_complete, parse_period
+from jobs.analytics.revenue import revenue_lines, revenue_months
 from jobs.analytics.rollup_reads import top_content, top_content_lines
 from jobs.analytics.rollups import describe, run_rollup
 from jobs.analytics.settings import analytics_settings
 from jobs.analytics.stream import intake_status
+from jobs.analytics.trends import platform_trends, trend_label
 from odyssey_workers.cli import main
 from odyssey_workers.connection import get_redis, redis_url, safe_url
 from odyssey_workers.db.base import utcnow
-from odyssey_workers.db.session import session_scope
+from odyssey_workers.db.session import get_engine, session_scope
 from odyssey_workers.events import EVENT_STREAM
 from odyssey_workers.monitoring import EVENT_OUTCOMES, EVENT_OUTCOMES_KEY
 from odyssey_workers.settings import get_settings
@@ -35,7 +50,8 @@ from odyssey_workers.storage import get_storage
 
 @main.group()
 def analytics() -> None:
-    """Analytics: the event intake, the live counters, the rollups and the reports."""
+    """Analytics: the event intake, the live counters, the rollups, the raw events' months, the
+    platform, creator and revenue metrics, user behaviour, and the reports."""
 
 
 def _text(value: bytes | str) -> str:
@@ -141,6 +157,187 @@ def top(day: datetime | None, limit: int, creator_id: int | None) -> None:
     click.echo(f"top content{whose} on {chosen:%Y-%m-%d} (UTC), from the daily rollup:")
     for line in top_content_lines(entries):
         click.echo(line)
+
+
+# --- raw event storage and retention -------------------------------------------------------------
+@analytics.command()
+@click.option("--exact", is_flag=True, help="Count each partition's rows (PostgreSQL) instead of estimating.")
+def partitions(exact: bool) -> None:
+    """List the raw events' months with their rows, and what retention would drop."""
+    with get_engine().connect() as connection:
+        for line in storage_lines(connection, analytics_settings(), utcnow(), exact):
+            click.echo(line)
+
+
+# --- analytics: platform, creator and revenue metrics ---------------------------------------
+_DAY = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def _span_of(since: datetime | None, until: datetime | None, default_days: int) -> tuple[date, date]:
+    last = until.date() if until else datetime.now(UTC).date()
+    first = since.date() if since else last - timedelta(days=default_days - 1)
+    if last < first:
+        raise click.BadParameter(f"--until {last} is before --since {first}", param_hint="--until")
+    return first, last
+
+
+@analytics.command()
+@click.option("--since", type=_DAY, help="First UTC day (default: 13 days before --until).")
+@click.option("--until", type=_DAY, help="Last UTC day (default: today).")
+@click.option("--refresh", is_flag=True, help="Recompute the days new events change first, as the daily job does.")
+def platform(since: datetime | None, until: datetime | None, refresh: bool) -> None:
+    """Show the platform's DAU, WAU, MAU, stickiness, new users and sessions per day, with trends."""
+    first, last = _span_of(since, until, 14)
+    settings = analytics_settings()
+    if refresh:
+        with session_scope() as session:
+            click.echo(describe_platform_run(refresh_platform_days(session, settings)))
+    with session_scope() as session:
+        days = platform_series(session, first, last)
+        trends = (
+            platform_trends(
+                session, days[-1].day, settings.analytics_trend_baseline_days, settings.analytics_anomaly_z_threshold
+            )
+            if days
+            else {}
+        )
+    if not days:
+        click.echo(
+            f"no platform days computed from {first} to {last} (run: odyssey-workers analytics platform --refresh)"
+        )
+        return
+    click.echo(f"platform, {first} to {last} (UTC days), from analytics_platform_daily:")
+    for line in platform_lines(days):
+        click.echo(line)
+    labels = ", ".join(f"{name} {trend_label(entry)}" for name, entry in trends.items())
+    click.echo(f"trends on {days[-1].day} (baseline {settings.analytics_trend_baseline_days} days): {labels}")
+
+
+@analytics.command()
+@click.option("--month", required=True, help="YYYY-MM, or FROM:TO for several months.")
+@click.option("--currency", default="USD", show_default=True, help="ISO 4217 code.")
+def revenue(month: str, currency: str) -> None:
+    """Show MRR movements, revenue, refunds, commission, ARPU, churn and LTV by month."""
+    since, _, until = month.partition(":")
+    try:
+        with session_scope() as session:
+            months = revenue_months(session, since, until or since, currency)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--month/--currency") from exc
+    for entry in months:
+        for line in revenue_lines(entry):
+            click.echo(line)
+
+
+@analytics.command()
+@click.argument("creator_id", type=click.IntRange(1))
+@click.option("--since", type=_DAY, help="First UTC day (default: 29 days before --until).")
+@click.option("--until", type=_DAY, help="Last UTC day (default: today).")
+def creator(creator_id: int, since: datetime | None, until: datetime | None) -> None:
+    """Show a creator's followers, earnings by currency and top content in a span of days."""
+    first, last = _span_of(since, until, 30)
+    with session_scope() as session:
+        summary = creator_summary(session, creator_id, first, last)
+    click.echo(
+        f"creator {creator_id}, {first} to {last}: {summary.followers:,} followers "
+        f"(+{summary.followers_gained:,} / -{summary.followers_lost:,} in the span)"
+    )
+    for earned in summary.earnings:
+        click.echo(
+            f"  {earned.currency}: gross {earned.gross_revenue:,}, earnings {earned.creator_earnings:,}, "
+            f"refunds {earned.refunds:,} (minor units, from payment_daily_metrics)"
+        )
+    if not summary.earnings:
+        click.echo("  no earnings in payment_daily_metrics for the span")
+    for entry in summary.top_content:
+        click.echo(
+            f"  content {entry.content_id}: {entry.views:,} views, engagement {_pct(entry.engagement_rate)}, "
+            f"completion {_pct(entry.completion_rate)}"
+        )
+
+
+def _pct(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate:.0%}"
+
+
+# --- analytics: user behaviour ---------------------------------------------------------------
+
+
+def _months_back(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 - months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+@analytics.command()
+@click.option("--grain", type=click.Choice([grain.value for grain in CohortGrain]), default="week", show_default=True)
+@click.option("--periods", type=click.IntRange(1, 120), default=8, show_default=True, help="cohorts to show, up to now")
+@click.option("--refresh", is_flag=True, help="Recompute the cohorts first (what analytics.retention_cohorts does).")
+def retention(grain: str, periods: int, refresh: bool) -> None:
+    """Show the retention matrix of the last weekly or monthly cohorts (share active k periods later)."""
+    chosen = CohortGrain(grain)
+    today = utcnow().date()
+    current = period_start(today, chosen)
+    since = current - timedelta(weeks=periods - 1) if chosen is CohortGrain.WEEK else _months_back(current, periods - 1)
+    if refresh:
+        with session_scope() as session:
+            run = run_cohorts(session, chosen, analytics_settings())
+        click.echo(f"{chosen.value}ly cohorts recomputed from events up to {run.to_event_id}: {run.cohorts} cohorts")
+    with session_scope() as session:
+        matrix = retention_matrix(session, chosen, since, today + timedelta(days=1))
+    for line in matrix_lines(matrix):
+        click.echo(line)
+
+
+def _event_type(_context: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> list[EventType]:
+    known = [member.value for member in EventType]
+    unknown = [value for value in values if value not in known]
+    if unknown:
+        raise click.BadParameter(f"unknown event type {', '.join(unknown)}; known: {', '.join(known)}")
+    return [EventType(value) for value in values]
+
+
+@analytics.command(name="funnel")
+@click.argument("steps", nargs=-1, callback=_event_type)
+@click.option(
+    "--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="First UTC day of entry (default: 30 days ago)."
+)
+@click.option(
+    "--until", type=click.DateTime(formats=["%Y-%m-%d"]), help="UTC day entries stop, excluded (default: tomorrow)."
+)
+@click.option(
+    "--window-days", type=click.IntRange(1, 366), help="Conversion window (default: ANALYTICS_FUNNEL_WINDOW_DAYS)."
+)
+def funnel_command(
+    steps: list[EventType], since: datetime | None, until: datetime | None, window_days: int | None
+) -> None:
+    """Show how many actors went through STEPS in order (default: session_start view_start follow subscribe)."""
+    today = datetime.combine(utcnow().date(), time(), tzinfo=UTC)
+    start = since.replace(tzinfo=UTC) if since else today - timedelta(days=30)
+    end = until.replace(tzinfo=UTC) if until else today + timedelta(days=1)
+    window = timedelta(days=window_days or analytics_settings().analytics_funnel_window_days)
+    try:
+        with session_scope() as session:
+            result = funnel(session, steps or list(DEFAULT_FUNNEL), start, end, window)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    for line in funnel_lines(result):
+        click.echo(line)
+
+
+@analytics.command()
+@click.argument("user_id", type=click.IntRange(1))
+@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
+def affinities(user_id: int, limit: int) -> None:
+    """Show a user's strongest creator and category affinities (from analytics.update_preferences)."""
+    with session_scope() as session:
+        found = {kind: top_affinities(session, user_id, kind, limit) for kind in AffinityKind}
+    if not any(found.values()):
+        click.echo(f"no affinities for user {user_id} (run: the analytics.update_preferences job)")
+        return
+    for kind, entries in found.items():
+        click.echo(f"user {user_id}'s {kind.value} affinities:" + ("" if entries else " none"))
+        for entry in entries:
+            click.echo(f"  {entry.key:<24} {entry.score:>10.2f}  (as of {entry.updated_at:%Y-%m-%d %H:%M} UTC)")
 
 
 # --- analytics: reports -----------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 from typing import Any, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
@@ -147,6 +148,82 @@ declare(
     queue="low",
     timeout=1800,
     description="Recomputes the daily content, creator and platform rollups the newly ingested events fall in.",
+)
+
+
+# --- raw event storage and retention ---------------------------------------------------------------
+class MaintainPartitionsPayload(Payload):
+    pass
+
+
+declare(
+    "analytics.maintain_partitions",
+    function="jobs.analytics.retention_jobs.maintain_partitions",
+    payload=MaintainPartitionsPayload,
+    queue="low",
+    timeout=1800,
+    description="Makes the raw events' months ahead and drops months past ANALYTICS_RAW_RETENTION_MONTHS"
+    " (PostgreSQL: whole partitions; SQLite: rows in chunks).",
+)
+
+
+# --- analytics: platform metrics -------------------------------------------------------------
+MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+
+
+class PlatformMetricsPayload(Payload):
+    month: str | None = Field(default=None, description="YYYY-MM, default the previous month (UTC)")
+
+    @field_validator("month")
+    @classmethod
+    def _is_month(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(MONTH, value):
+            raise ValueError(f"month must be YYYY-MM (as 2026-11), got {value!r}")
+        return value
+
+
+declare(
+    "analytics.platform_daily",
+    function="jobs.analytics.metric_jobs.platform_daily",
+    payload=RollupPayload,
+    queue="low",
+    timeout=1800,
+    description="Recomputes the platform's daily DAU/WAU/MAU, new users and sessions the newly ingested events change.",
+)
+
+declare(
+    "analytics.platform_metrics",
+    function="jobs.analytics.metric_jobs.platform_metrics",
+    payload=PlatformMetricsPayload,
+    queue="low",
+    timeout=1800,
+    description="Brings the platform's daily metrics up to date, then summarizes a month (default: the previous one).",
+)
+
+
+# --- analytics: user behaviour ---------------------------------------------------------------
+
+
+class BehaviourPayload(Payload):
+    pass
+
+
+declare(
+    "analytics.retention_cohorts",
+    function="jobs.analytics.behaviour_jobs.retention_cohorts",
+    payload=BehaviourPayload,
+    queue="low",
+    timeout=1800,
+    description="Recomputes the weekly and monthly retention cohorts of signed-in users from every stored event.",
+)
+
+declare(
+    "analytics.update_preferences",
+    function="jobs.analytics.behaviour_jobs.update_preferences",
+    payload=BehaviourPayload,
+    queue="low",
+    timeout=900,
+    description="Adds the newly ingested interactions to each user's decayed creator and category affinities.",
 )
 
 

@@ -1,5 +1,7 @@
 """The analytics domain's part of ``make demo``: events tracked, drained in a batch, counted,
-the live top list the drain's counters give, the rollups, and a report rendered from them."""
+the live top list the drain's counters give, the rollups, the raw events' months, the platform's
+daily metrics, the month's MRR movements, a funnel, the week's cohort and a fan's affinities,
+and a report rendered from them."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ def run() -> None:
 
     console.print(
         "[bold]Analytics[/bold]: a fan's session tracked as events, drained in one batch, bad ones set aside;"
-        " the live top list; rolled up"
+        " the live top list; rolled up; DAU/MAU, stickiness and MRR movements"
     )
     creator_id, fans = demo_people()
     now = datetime.now(UTC)
@@ -68,6 +70,35 @@ def run() -> None:
             f"   {run['grain']} rollup: {run['events_read']} new events, {len(run['buckets'])} bucket(s) recomputed"
         )
     show(cli("analytics", "top", "--day", f"{now:%Y-%m-%d}", "--limit", "5").stdout)
+    # --- raw event storage and retention: the months the events are kept in, and what would expire
+    console.print("   the raw events' months (PostgreSQL: one partition each) and the retention's cut:")
+    show(cli("analytics", "partitions").stdout)
+    # --- analytics: platform, creator and revenue metrics ---------------------------------------
+    [platform] = wait_for_jobs([odyssey_workers.enqueue("analytics.platform_daily")], "the platform metrics")
+    console.print(
+        f"   analytics.platform_daily: {platform['events_read']} new events, {len(platform['days'])} day(s) recomputed"
+        " (DAU/WAU/MAU, new users, sessions)"
+    )
+    show(cli("analytics", "platform", "--since", f"{now - timedelta(days=1):%Y-%m-%d}").stdout)
+    # The payments step's subscriptions began 31 days ago, so their MRR arrives in that month.
+    months = f"{now - timedelta(days=31):%Y-%m}:{now:%Y-%m}"
+    console.print("   MRR movements from payments' subscriptions (the payments step's fans, in EUR):")
+    show(cli("analytics", "revenue", "--month", months, "--currency", "EUR").stdout)
+    # --- analytics: user behaviour -------------------------------------------------------------
+    preferences, cohorts = wait_for_jobs(
+        [
+            odyssey_workers.enqueue("analytics.update_preferences"),
+            odyssey_workers.enqueue("analytics.retention_cohorts"),
+        ],
+        "the behaviour jobs",
+    )
+    console.print(
+        f"   analytics.update_preferences: {preferences['events_read']} new events, {preferences['users']} user(s);"
+        f" analytics.retention_cohorts: {cohorts['week']['cohorts']} weekly cohort(s)"
+    )
+    show(cli("analytics", "funnel", "session_start", "view_start", "follow", "--since", f"{now:%Y-%m-%d}").stdout)
+    show(cli("analytics", "retention", "--grain", "week", "--periods", "1").stdout)
+    show(cli("analytics", "affinities", str(fans[0]), "--limit", "3").stdout)
     # --- analytics: reports ---------------------------------------------------------------------
     # Today's engagement report from the rollups just run (the daily job renders yesterday's).
     console.print("   today's engagement report, rendered into storage (HTML with charts, and its CSV):")

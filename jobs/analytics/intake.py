@@ -3,9 +3,11 @@
 Each round takes up to ``ANALYTICS_DRAIN_BATCH`` entries (first those a dead drain left pending,
 then new ones), sorts them into good and bad, writes each kind with one multi-row
 ``INSERT ... ON CONFLICT DO NOTHING`` in one transaction, and only after the commit
-acknowledges them. Rounds go on until the stream is drained or
-``ANALYTICS_DRAIN_TIME_BUDGET_SECONDS`` is spent, so a big backlog is worked off by the
-next scheduled run instead of one run holding the worker.
+acknowledges them. On PostgreSQL, where ``analytics_events`` is partitioned by month, a batch's
+months are made first if missing (``partitions``) and its events checked against those already
+stored (``event_dedupe``), since the unique key there also holds ``occurred_at``. Rounds go
+on until the stream is drained or ``ANALYTICS_DRAIN_TIME_BUDGET_SECONDS`` is spent, so a big
+backlog is worked off by the next scheduled run instead of one run holding the worker.
 """
 
 from __future__ import annotations
@@ -20,14 +22,16 @@ from redis import Redis
 from sqlalchemy.exc import DataError, IntegrityError
 
 from jobs.analytics import stream
+from jobs.analytics.event_dedupe import lock_for_batch, not_stored_yet
 from jobs.analytics.live_counting import count_new_views
-from jobs.analytics.models import AnalyticsEventRow, RejectedEventRow, RejectReason
+from jobs.analytics.models import EVENT_KEY, AnalyticsEventRow, RejectedEventRow, RejectReason
+from jobs.analytics.partitions import ensure_months, month_start
 from jobs.analytics.settings import AnalyticsSettings, analytics_settings
 from jobs.analytics.validation import SortedEntries, StreamEntry, set_aside, sort_entries
 from odyssey_workers.connection import get_redis
 from odyssey_workers.db.base import utcnow
 from odyssey_workers.db.idempotent import insert_if_absent
-from odyssey_workers.db.session import session_scope
+from odyssey_workers.db.session import get_engine, session_scope
 
 logger = logging.getLogger(__name__)
 
@@ -50,9 +54,19 @@ class DrainCounts:
         return asdict(self)
 
 
-def _write(rows: SortedEntries) -> DrainCounts:
+def _write(rows: SortedEntries, oldest_month: datetime) -> DrainCounts:
+    """One transaction. On PostgreSQL the batch's months are made first (their own short
+    transaction), then the batch is checked for events already stored (``event_dedupe``)."""
+    engine = get_engine()
+    postgres = engine.dialect.name == "postgresql"
+    if postgres and rows.accepted:
+        ensure_months(engine, (row["occurred_at"] for row in rows.accepted))
     with session_scope() as session:
-        stored = insert_if_absent(session, AnalyticsEventRow, rows.accepted, ["event_id"])
+        accepted = rows.accepted
+        if postgres:
+            lock_for_batch(session)
+            accepted = not_stored_yet(session, accepted, since=oldest_month)
+        stored = insert_if_absent(session, AnalyticsEventRow, accepted, EVENT_KEY[engine.dialect.name])
         kept_aside = insert_if_absent(session, RejectedEventRow, rows.rejected, ["stream_id"])
     already = len(rows.accepted) - stored + len(rows.rejected) - kept_aside
     return DrainCounts(accepted=stored, duplicate=already, rejected=kept_aside)
@@ -68,13 +82,14 @@ def store_batch(entries: list[StreamEntry], now: datetime, late_window: timedelt
     every run and hold up the whole stream behind it; so it is halved until the refused entry
     is alone, and that entry is set aside as ``unstorable`` with the database's reason.
     """
+    oldest_month = month_start(now - late_window)  # every event accepted now happened after it
     try:
-        return _write(sort_entries(entries, now, late_window))
+        return _write(sort_entries(entries, now, late_window), oldest_month)
     except (DataError, IntegrityError) as exc:
         if len(entries) == 1:
             reason = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
             row = set_aside(entries[0], RejectReason.UNSTORABLE, f"the database refused it: {reason}", now)
-            return _write(SortedEntries(rejected=[row]))
+            return _write(SortedEntries(rejected=[row]), oldest_month)
         logger.warning(
             "the database refused a batch of %d events (%s); halving it to find the entry", len(entries), exc.orig
         )

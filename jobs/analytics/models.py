@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Float, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from jobs.analytics import behaviour_models as behaviour_models  # its tables join the metadata with these
 from jobs.analytics.contracts import EventType
 from odyssey_workers.db.base import Base, BigId, enum_type, utcnow
 
@@ -28,14 +29,32 @@ class RejectReason(enum.StrEnum):
     UNSTORABLE = "unstorable"  # valid, yet the database refused its row (set aside so it blocks nothing)
 
 
+EVENT_KEY: dict[str, tuple[str, ...]] = {
+    "sqlite": ("event_id",),
+    # PostgreSQL requires the partition key in every unique key of a partitioned table.
+    "postgresql": ("event_id", "occurred_at"),
+}
+"""Per dialect, the unique key a stored event is found by (the drain's ON CONFLICT target)."""
+
+
 class AnalyticsEventRow(Base):
     """One accepted event. ``id`` grows in the order events were drained (an ingestion watermark);
-    ``event_id`` is the producer's id, unique, so a redelivered or re-sent event is stored once."""
+    ``event_id`` is the producer's id, so a redelivered or re-sent event is stored once.
+
+    SQLite: one table, ``id`` its primary key, ``event_id`` unique. PostgreSQL: partitioned by
+    month of ``occurred_at`` (``partitions.py``, migration 0405), so its keys hold the partition
+    key: the primary key is ``(id, occurred_at)`` (ids still come from the parent's one sequence)
+    and the unique key ``(event_id, occurred_at)``; the drain's pre-check (``event_dedupe.py``)
+    keeps ``event_id`` unique across the months it accepts events for. The mapper's identity is
+    ``id`` on both; each unique key is declared for its dialect only (``ddl_if``), and the schema
+    compare honours that (``schema_compare.py``). Alembic does not compare primary keys.
+    """
 
     __tablename__ = "analytics_events"
+    __table_args__ = tuple(UniqueConstraint(*columns).ddl_if(dialect=dialect) for dialect, columns in EVENT_KEY.items())
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    event_id: Mapped[str] = mapped_column(String(64))
     type: Mapped[EventType] = mapped_column(enum_type(EventType, length=32))
     user_id: Mapped[int | None] = mapped_column(BigInteger)
     anonymous_id: Mapped[str | None] = mapped_column(String(64))
@@ -140,3 +159,8 @@ class RollupWatermarkRow(Base):
     grain: Mapped[RollupGrain] = mapped_column(enum_type(RollupGrain, length=8), primary_key=True)
     last_event_id: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# The platform metrics tables live in their own module; importing it here registers them with
+# every other analytics table.
+from jobs.analytics import metric_models  # noqa: E402, F401

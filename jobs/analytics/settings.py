@@ -6,9 +6,9 @@ The stream's own bound, ``EVENT_STREAM_MAXLEN``, is the runtime's: producers rea
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 
 from odyssey_workers.settings import DomainSettings, Settings, domain_settings
 
@@ -33,6 +33,17 @@ class AnalyticsSettings(DomainSettings):
     # transaction may still commit a lower id); SQLite commits ids in order and needs no lag.
     analytics_rollup_safety_lag_seconds: Annotated[int, Field(ge=0, le=3600)] = 120
 
+    # --- analytics: raw event storage and retention ---------------------------------------------
+    # Whole months of raw events kept before the current one; older months are dropped
+    # (PostgreSQL: their partitions) or deleted in chunks (SQLite). Must outlast the late window.
+    analytics_raw_retention_months: Annotated[int, Field(ge=1, le=1200)] = 13  # months kept before this one
+    # --- analytics: platform, creator and revenue metrics -----------------------------------
+    analytics_trend_baseline_days: Annotated[int, Field(ge=7, le=365)] = 28  # days a trend's z-score compares with
+    analytics_anomaly_z_threshold: Annotated[float, Field(gt=0, le=100)] = 3.0  # abs(z) from which a day is flagged
+    # --- analytics: user behaviour ------------------------------------------------------------
+    analytics_funnel_window_days: Annotated[int, Field(ge=1, le=366)] = 14  # each step within N days of the first
+    analytics_affinity_half_life_days: Annotated[int, Field(ge=1, le=3650)] = 30  # a weight halves every N days
+
     # --- analytics: reports --------------------------------------------------------------------
     analytics_report_top_rows: Annotated[int, Field(ge=1, le=100)] = 10  # rows of a report's top lists
     # A site serving the storage, for the links sent to creators. Unset: the storage's own URL
@@ -44,6 +55,19 @@ class AnalyticsSettings(DomainSettings):
     amplitude_api_key: SecretStr | None = None
     ga4_measurement_id: str | None = None
     ga4_api_secret: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _retention_outlasts_the_late_window(self) -> Self:
+        # The shortest span retention keeps behind now is that many 28-day months: an event the
+        # drain may still accept must never fall in a month retention drops.
+        kept_hours = self.analytics_raw_retention_months * 28 * 24
+        if kept_hours <= self.analytics_late_window_hours:
+            raise ValueError(
+                f"ANALYTICS_RAW_RETENTION_MONTHS={self.analytics_raw_retention_months} keeps as little as"
+                f" {kept_hours} hours, not more than ANALYTICS_LATE_WINDOW_HOURS="
+                f"{self.analytics_late_window_hours}: events the drain still accepts would be dropped"
+            )
+        return self
 
 
 SETTINGS = AnalyticsSettings

@@ -10,10 +10,11 @@ from sqlalchemy import select
 
 from jobs.analytics.contracts import EventType
 from jobs.analytics.models import AnalyticsEventRow, ContentRollupRow, CreatorRollupRow, PlatformRollupRow, RollupGrain
+from jobs.analytics.partitions import ensure_months
 from jobs.analytics.rollups import COUNTED_TYPES, RollupRun, run_rollup
 from jobs.analytics.settings import AnalyticsSettings, analytics_settings
 from odyssey_workers.db.base import utcnow
-from odyssey_workers.db.session import session_scope
+from odyssey_workers.db.session import get_engine, session_scope
 
 _serial = itertools.count(1)
 
@@ -32,7 +33,10 @@ def raw(kind: str, at: datetime, **fields: Any) -> dict[str, Any]:
 
 
 def store(*events: dict[str, Any]) -> None:
-    """Stores events as the drain would have (in one transaction, received now)."""
+    """Stores events as the drain would have (in one transaction, received now; on PostgreSQL
+    their months' partitions made first, as the drain does)."""
+    if get_engine().dialect.name == "postgresql":
+        ensure_months(get_engine(), [event["occurred_at"] for event in events])
     with session_scope() as session:
         for event in events:
             session.add(AnalyticsEventRow(event_id=f"evt-{next(_serial)}", received_at=utcnow(), **event))

@@ -25,14 +25,6 @@ from tests.support.workers import start_worker
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 
-@pytest.fixture
-def wide_late_window(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
-    """The worker's settings: no safety lag, and a late window that takes these fixed dates."""
-    for name, value in (("ANALYTICS_ROLLUP_SAFETY_LAG_SECONDS", "0"), ("ANALYTICS_LATE_WINDOW_HOURS", "8784")):
-        monkeypatch.setenv(name, value)
-        env[name] = value
-
-
 def add_creators() -> dict[int, int]:
     """Creator 3 (user ana) and creator 5 (user bo), as the events name them: creator id → user id."""
     with session_scope() as session:
@@ -49,7 +41,7 @@ def run_in_a_worker(env: dict[str, str]) -> None:
 
 
 def test_the_weekly_job_run_twice_notifies_each_active_creator_once_with_a_link_to_their_report(
-    env: dict[str, str], redis_conn: Redis, wide_late_window: None, var_dir: Path
+    env: dict[str, str], redis_conn: Redis, var_dir: Path
 ) -> None:
     store_week_of_events()
     users = add_creators()
@@ -88,7 +80,7 @@ def test_the_weekly_job_run_twice_notifies_each_active_creator_once_with_a_link_
 
 
 def test_the_daily_job_stores_the_days_report_and_refuses_a_day_that_does_not_exist(
-    env: dict[str, str], redis_conn: Redis, wide_late_window: None
+    env: dict[str, str], redis_conn: Redis
 ) -> None:
     store_week_of_events()
 

@@ -186,7 +186,13 @@ PLATFORM_ENTRIES = {
 }
 BILLING_ENTRIES = {"renewals.daily", "earnings_release.daily", "revenue.daily"}
 UPKEEP_ENTRIES = {"content.recover_stuck", "notifications.recover_stuck", "digest.weekly"}
-ANALYTICS_ENTRIES = {"analytics.drain_events", "analytics.hourly"}
+ANALYTICS_ENTRIES = {
+    "analytics.drain_events",
+    "analytics.hourly",
+    "analytics.partitions",
+    "platform_metrics.daily",
+    "analytics.preferences",
+}
 
 
 def test_the_shipped_file_holds_the_twelve_platform_entries_plus_billing_and_validates() -> None:
@@ -199,6 +205,14 @@ def test_the_shipped_file_holds_the_twelve_platform_entries_plus_billing_and_val
     assert entries["analytics.daily"].cron == "0 2 * * *"
     assert entries["analytics.daily"].enabled and entries["analytics.daily"].job == "analytics.aggregate_daily"
     assert entries["analytics.hourly"].enabled and entries["analytics.hourly"].job == "analytics.rollup_hourly"
+    assert entries["analytics.partitions"].enabled and entries["analytics.partitions"].cron == "30 2 * * *"
+    assert entries["analytics.partitions"].job == "analytics.maintain_partitions"
+    platform_daily, platform_monthly = entries["platform_metrics.daily"], entries["platform_metrics.monthly"]
+    assert platform_daily.enabled and platform_daily.job == "analytics.platform_daily"
+    assert platform_monthly.enabled and platform_monthly.job == "analytics.platform_metrics"
+    assert entries["retention.monthly"].enabled and entries["retention.monthly"].job == "analytics.retention_cohorts"
+    preferences = entries["analytics.preferences"]
+    assert preferences.enabled and preferences.job == "analytics.update_preferences"
     assert entries["payouts.weekly"].cron == "0 10 * * 1"
     assert entries["payouts.weekly"].job == "payments.run_weekly_payouts"
     assert entries["platform_metrics.monthly"].cron == "0 9 1 * *"
