@@ -258,3 +258,32 @@ declare(
         "and notifies each creator once (notifications.notify); default: last ISO week."
     ),
 )
+
+
+class MonthlyReportPayload(Payload):
+    period: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}$")  # calendar month; default last month
+
+
+declare(
+    "analytics.retention_report",
+    function="jobs.analytics.report_jobs.retention_report",
+    payload=MonthlyReportPayload,
+    queue="low",
+    timeout=1800,
+    description=(
+        "Renders the monthly retention report (cohort heat maps, funnel bars) from the stored cohorts; "
+        "default: last month."
+    ),
+)
+
+declare(
+    "analytics.platform_report",
+    function="jobs.analytics.report_jobs.platform_report",
+    payload=MonthlyReportPayload,
+    queue="low",
+    timeout=1800,
+    description=(
+        "Renders the monthly platform metrics report (DAU/WAU/MAU, stickiness, trends, revenue) from the "
+        "stored platform days; default: last month."
+    ),
+)

@@ -1,4 +1,9 @@
-"""The report jobs: ``analytics.engagement_report`` (daily) and ``analytics.performance_report`` (weekly).
+"""The report jobs: ``analytics.engagement_report`` (daily), ``analytics.performance_report``
+(weekly), ``analytics.retention_report`` and ``analytics.platform_report`` (monthly).
+
+The monthly ones render what other jobs computed: the retention cohorts ``analytics.retention_cohorts``
+stored, the platform days ``analytics.platform_daily`` / ``analytics.platform_metrics`` stored; they
+are scheduled half an hour after those.
 
 Each renders from the rollups into storage (``reports.kinds.render_reports``). The weekly job
 also tells each creator their report is ready by enqueuing ``notifications.notify`` with the
@@ -52,6 +57,24 @@ def engagement_report(period: str | None = None) -> dict[str, Any]:
         [stored] = render_reports(session, get_storage(), analytics_settings(), "engagement", chosen)
     logger.info("engagement report for %s stored at %s", chosen.label, stored.html_key)
     return stored.as_dict()
+
+
+def _monthly(name: str, period: str | None) -> dict[str, Any]:
+    chosen = _period(Grain.MONTH, period)
+    with session_scope() as session:
+        [stored] = render_reports(session, get_storage(), analytics_settings(), name, chosen)
+    logger.info("%s report for %s stored at %s", name, chosen.label, stored.html_key)
+    return stored.as_dict()
+
+
+def retention_report(period: str | None = None) -> dict[str, Any]:
+    """The job: render the monthly retention report of ``period`` (default: last month)."""
+    return _monthly("retention", period)
+
+
+def platform_report(period: str | None = None) -> dict[str, Any]:
+    """The job: render the monthly platform metrics report of ``period`` (default: last month)."""
+    return _monthly("platform_monthly", period)
 
 
 def performance_report(period: str | None = None) -> dict[str, Any]:

@@ -9,7 +9,10 @@ from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
 
+from jobs.analytics.behaviour_models import CohortGrain
+from jobs.analytics.cohorts import run_cohorts
 from jobs.analytics.models import RollupGrain
+from jobs.analytics.platform_metrics import refresh_platform_days
 from jobs.analytics.reports.kinds import render_reports
 from jobs.analytics.reports.store import StoredReport
 from jobs.analytics.settings import AnalyticsSettings
@@ -34,8 +37,9 @@ def store_week_of_events() -> None:
     """Creator 3 has content 41 and 42, creator 5 content 51. On Wednesday the 25th: users 1 and 2
     view 41 at 09:xx (user 1 watches 60 s, ends and likes), an anonymous visitor views 42 at 14:05
     (user 2 comments, user 1 shares), user 1 views 51 at 20:00 and user 2 follows creator 5.
-    Thursday: user 1 views 41 again, user 4 follows creator 3. Sunday the 22nd (the week before):
-    user 7 views 41."""
+    Thursday: user 1 views 41 again, user 4 follows creator 3, user 2 subscribes to creator 5.
+    Sunday the 22nd (the week before): user 7 views 41. Monday 5 October: users 1 and 8 start a
+    session (so October's cohort is users 1 and 8, November's users 2, 4 and 7)."""
     c41, c42, c51 = (
         {"content_id": 41, "creator_id": 3},
         {"content_id": 42, "creator_id": 3},
@@ -57,12 +61,26 @@ def store_week_of_events() -> None:
         raw("follow", at(25, 20, 5), user_id=2, creator_id=5),
         raw("view_start", at(26, 10, 0), user_id=1, session_id="s-4", **c41),
         raw("follow", at(26, 10, 30), user_id=4, creator_id=3),
+        raw("subscribe", at(26, 11, 0), user_id=2, session_id="s-5", creator_id=5),
         raw("view_start", at(22, 18, 0), user_id=7, session_id="s-7", **c41),
+        raw("session_start", datetime(2026, 10, 5, 10, 0, tzinfo=UTC), user_id=1, session_id="s-oct-1"),
+        raw("session_start", datetime(2026, 10, 5, 11, 0, tzinfo=UTC), user_id=8, session_id="s-oct-8"),
     )
     settings = report_settings()
     now = at(30, 1)
     roll(RollupGrain.HOUR, settings, now)
     roll(RollupGrain.DAY, settings, now)
+
+
+def compute_behaviour_and_platform_days() -> None:
+    """What the monthly reports read and other jobs compute: the retention cohorts (both grains)
+    and the platform's daily metrics, as their jobs would on 30 November."""
+    settings = report_settings()
+    with session_scope() as session:
+        for grain in (CohortGrain.WEEK, CohortGrain.MONTH):
+            run_cohorts(session, grain, settings, at(30, 1))
+    with session_scope() as session:
+        refresh_platform_days(session, settings, at(30, 1))
 
 
 def render(name: str, period: str, creator_id: int | None = None) -> list[StoredReport]:

@@ -14,7 +14,7 @@ def rate(metric: str, value: float) -> Number:
 
 
 def marked(svg: str) -> dict[str, str]:
-    return dict(re.findall(r'data-metric="([^"]+)" data-value="([^"]*)"', svg))
+    return dict(re.findall(r'data-metric="([^"]+)" data-value="([^"]*)" data-unit="[a-z]+"', svg))
 
 
 def test_a_heat_map_draws_a_cell_per_number_and_leaves_the_future_blank() -> None:

@@ -19,7 +19,7 @@ from odyssey_workers.db.models import Creator, User
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.queues import enqueue, fetch_job
 from odyssey_workers.storage import get_storage
-from tests.analytics.report_support import DAY, WEEK, store_week_of_events
+from tests.analytics.report_support import DAY, WEEK, compute_behaviour_and_platform_days, store_week_of_events
 from tests.support.workers import start_worker
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
@@ -79,29 +79,37 @@ def test_the_weekly_job_run_twice_notifies_each_active_creator_once_with_a_link_
     assert get_storage().exists(f"reports/analytics/platform_weekly/{WEEK}/platform_weekly-{WEEK}.html")
 
 
-def test_the_daily_job_stores_the_days_report_and_refuses_a_day_that_does_not_exist(
+def test_the_daily_and_monthly_jobs_store_their_reports_and_a_day_that_does_not_exist_fails(
     env: dict[str, str], redis_conn: Redis
 ) -> None:
     store_week_of_events()
+    compute_behaviour_and_platform_days()
 
-    done = enqueue("analytics.engagement_report", period=DAY)
+    daily = enqueue("analytics.engagement_report", period=DAY)
+    retention = enqueue("analytics.retention_report", period="2026-11")
+    platform = enqueue("analytics.platform_report", period="2026-11")
     bad = enqueue("analytics.engagement_report", period="2026-02-30")  # the right shape, no such day
     run_in_a_worker(env)
 
-    assert fetch_job(done.id).return_value() == {
+    assert {job.origin for job in (daily, retention, platform)} == {"low"}
+    assert fetch_job(daily.id).return_value() == {
         "kind": "engagement",
         "period": DAY,
         "subject": None,
         "html_key": f"reports/analytics/engagement/{DAY}/engagement-{DAY}.html",
         "csv_key": f"reports/analytics/engagement/{DAY}/engagement-{DAY}.csv",
     }
+    assert (
+        fetch_job(retention.id).return_value()["html_key"]
+        == "reports/analytics/retention/2026-11/retention-2026-11.html"
+    )
+    assert fetch_job(platform.id).return_value()["csv_key"] == (
+        "reports/analytics/platform_monthly/2026-11/platform_monthly-2026-11.csv"
+    )
     failed = fetch_job(bad.id)
     assert failed.get_status() == "failed" and failed.retries_left in (None, 0)
     assert "period '2026-02-30' does not exist" in (failed.latest_result().exc_string or "")
-    assert [item.key for item in get_storage().list("reports/")] == [
-        f"reports/analytics/engagement/{DAY}/engagement-{DAY}.csv",
-        f"reports/analytics/engagement/{DAY}/engagement-{DAY}.html",
-    ]
+    assert len([item.key for item in get_storage().list("reports/")]) == 6  # three pairs, nothing of the bad day
 
 
 def test_with_no_period_the_jobs_take_the_last_complete_day_and_week() -> None:
@@ -110,3 +118,4 @@ def test_with_no_period_the_jobs_take_the_last_complete_day_and_week() -> None:
     assert last_complete(Grain.WEEK, monday_morning).label == "2026-W48"
     assert last_complete(Grain.MONTH, monday_morning).label == "2026-10"
     assert last_complete(Grain.WEEK, datetime(2027, 1, 4, 7, 0, tzinfo=UTC)).label == "2026-W53"
+    assert last_complete(Grain.MONTH, datetime(2027, 1, 1, 8, 30, tzinfo=UTC)).label == "2026-12"

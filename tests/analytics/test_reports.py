@@ -5,6 +5,7 @@ or not at all."""
 from __future__ import annotations
 
 import re
+import statistics
 from html import unescape
 from pathlib import Path
 from typing import BinaryIO
@@ -22,7 +23,15 @@ from odyssey_workers.errors import PayloadError
 from odyssey_workers.queues import enqueue
 from odyssey_workers.storage import StoredObject, get_storage
 from odyssey_workers.storage.local import LocalStorage
-from tests.analytics.report_support import DAY, WEEK, csv_numbers, page_text, render, store_week_of_events
+from tests.analytics.report_support import (
+    DAY,
+    WEEK,
+    compute_behaviour_and_platform_days,
+    csv_numbers,
+    page_text,
+    render,
+    store_week_of_events,
+)
 
 
 def test_the_daily_engagement_report_counts_the_day_by_hour_and_its_top_content(database_url: str) -> None:
@@ -45,6 +54,14 @@ def test_the_daily_engagement_report_counts_the_day_by_hour_and_its_top_content(
     assert stored.html_key == f"reports/analytics/engagement/{DAY}/engagement-{DAY}.html"
     assert stored.csv_key == stored.html_key.removesuffix(".html") + ".csv"
     assert 'data-chart="line"' in page_text(stored)
+    # Trends: 4 views against the 28 days before, of which only Sunday the 22nd had one.
+    baseline = [0.0] * 28
+    baseline[-3] = 1.0
+    expected_z = (4 - statistics.fmean(baseline)) / statistics.stdev(baseline)
+    assert (numbers["trends.views.latest"], numbers["trends.views.before"]) == (4, 0)
+    assert numbers["trends.views.change"] is None  # no change from zero
+    assert numbers["trends.views.z_score"] == pytest.approx(expected_z, abs=1e-5)
+    assert numbers["trends.views.anomaly"] == 1  # |z| of about 21, past the threshold of 3
 
 
 def test_the_weekly_performance_report_is_one_per_active_creator_with_its_contents(database_url: str) -> None:
@@ -81,6 +98,50 @@ def test_the_weekly_platform_report_sums_the_week_and_ranks_its_creators(env: di
         "creator.5.views",
     ]
     assert numbers["daily.views.2026-11-23"] == 0 and numbers["daily.views.2026-11-25"] == 4
+    # Trends by week: 5 views against 1 the week before; the baseline, the 7 weeks before (the
+    # fewest a z-score takes, more than the 28 baseline days make), holds that 1 only.
+    weeks = [0.0] * 6 + [1.0]
+    assert (numbers["trends.views.latest"], numbers["trends.views.before"], numbers["trends.views.change"]) == (5, 1, 4)
+    expected_z = (5 - statistics.fmean(weeks)) / statistics.stdev(weeks)
+    assert numbers["trends.views.z_score"] == pytest.approx(expected_z, abs=1e-5)
+    assert numbers["trends.views.anomaly"] == 1
+
+
+def test_the_monthly_retention_report_shows_the_stored_cohorts_and_the_months_funnel(database_url: str) -> None:
+    store_week_of_events()
+    compute_behaviour_and_platform_days()
+
+    [stored] = render("retention", "2026-11")
+
+    numbers = csv_numbers(stored)
+    # October's cohort: users 1 and 8; user 1 came back in November. November's: users 2, 4, 7.
+    assert (numbers["monthly.2026-10-01.size"], numbers["monthly.2026-10-01.M1_users"]) == (2, 1)
+    assert (numbers["monthly.2026-10-01.M0"], numbers["monthly.2026-10-01.M1"]) == (1, 0.5)
+    assert (numbers["monthly.2026-11-01.size"], numbers["monthly.2026-11-01.M0"]) == (3, 1)
+    assert "monthly.2026-11-01.M1" not in numbers  # December has not begun
+    assert numbers["weekly.2026-10-05.W7"] == 0.5  # user 1, seven weeks later
+    # Visit, view, follow, subscribe: users 1 and 2 started sessions; user 2 followed and subscribed.
+    steps = [numbers[f"funnel.{step}"] for step in ("session_start", "view_start", "follow", "subscribe")]
+    assert steps == [2, 2, 1, 1]
+    assert (numbers["funnel.follow.from_previous"], numbers["funnel.subscribe.from_first"]) == (0.5, 0.5)
+    page = page_text(stored)
+    assert page.count('data-chart="heatmap"') == 2 and page.count('data-chart="funnel"') == 1
+
+
+def test_the_monthly_platform_report_shows_the_stored_platform_days_and_their_trends(env: dict[str, str]) -> None:
+    store_week_of_events()
+    compute_behaviour_and_platform_days()
+
+    [stored] = render("platform_monthly", "2026-11")
+
+    numbers = csv_numbers(stored)
+    # Wednesday: users 1 and 2 and the visitor; Thursday: users 1, 2 and 4.
+    assert (numbers["daily.dau.2026-11-25"], numbers["daily.dau.2026-11-26"]) == (3, 3)
+    assert numbers["daily.new_users.2026-11-25"] == 2  # user 2 and the visitor (user 1 came in October)
+    assert numbers["daily.mau.2026-11-26"] == 5  # users 1, 2, 4, 7 and the visitor
+    assert numbers["month.new_users"] == 4 and numbers["month.mau_at_end"] == 5
+    assert numbers["trends.mau.latest"] == 5 and numbers["trends.mau.before"] == 1  # on the 30th, and the 23rd
+    assert "no plan is priced in any currency" in page_text(stored)
 
 
 def test_a_week_with_no_events_renders_empty_tables_and_zero_lines(env: dict[str, str]) -> None:
@@ -163,6 +224,8 @@ def test_a_report_job_refuses_a_malformed_period_when_enqueued(redis_conn: objec
         enqueue("analytics.engagement_report", period="yesterday")
     with pytest.raises(PayloadError, match="period"):
         enqueue("analytics.performance_report", period="2026-11-25")
+    with pytest.raises(PayloadError, match="period"):
+        enqueue("analytics.retention_report", period="2026-W48")
 
 
 def test_every_report_name_has_a_grain_and_says_what_it_holds() -> None:
@@ -170,6 +233,8 @@ def test_every_report_name_has_a_grain_and_says_what_it_holds() -> None:
         "engagement": Grain.DAY,
         "performance": Grain.WEEK,
         "platform_weekly": Grain.WEEK,
+        "retention": Grain.MONTH,
+        "platform_monthly": Grain.MONTH,
     }
     assert all(kind.description for kind in REPORT_KINDS.values())
 

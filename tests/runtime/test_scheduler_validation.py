@@ -192,6 +192,8 @@ ANALYTICS_ENTRIES = {
     "analytics.partitions",
     "platform_metrics.daily",
     "analytics.preferences",
+    "retention_report.monthly",
+    "platform_report.monthly",
 }
 
 

@@ -30,7 +30,7 @@ def _attr(value: object) -> str:
 
 def _marked(number: Number) -> str:
     """The attributes every drawn number carries, so a test (or a scraper) reads it back exactly."""
-    return f'data-metric="{_attr(number.metric)}" data-value="{_attr(number.machine)}"'
+    return f'data-metric="{_attr(number.metric)}" data-value="{_attr(number.machine)}" data-unit="{number.unit.value}"'
 
 
 def _tooltip(number: Number, where: str = "") -> str:

@@ -16,8 +16,10 @@ from jobs.analytics.reports.engagement import engagement_report
 from jobs.analytics.reports.model import Report
 from jobs.analytics.reports.performance import performance_report
 from jobs.analytics.reports.periods import Grain, Period, ReportError, parse_period
+from jobs.analytics.reports.platform_monthly import platform_monthly_report
 from jobs.analytics.reports.platform_weekly import platform_weekly_report
 from jobs.analytics.reports.reads import creator_totals
+from jobs.analytics.reports.retention import retention_report
 from jobs.analytics.reports.store import StoredReport, store_report
 from jobs.analytics.settings import AnalyticsSettings
 from odyssey_workers.storage import Storage
@@ -55,21 +57,35 @@ REPORT_KINDS: dict[str, ReportKind] = {
             Grain.DAY,
             False,
             "one UTC day of the platform by hour: views, viewers, sessions, interactions, top content",
-            lambda s, r: engagement_report(s, r.period, r.settings.analytics_report_top_rows),
+            lambda s, r: engagement_report(s, r.period, r.settings),
         ),
         ReportKind(
             "performance",
             Grain.WEEK,
             True,
             "one creator's ISO week: per content views, viewers, watch time, completion, engagement; by day",
-            lambda s, r: performance_report(s, r.period, _creator(r)),
+            lambda s, r: performance_report(s, r.period, _creator(r), r.settings),
         ),
         ReportKind(
             "platform_weekly",
             Grain.WEEK,
             False,
             "the platform's ISO week by day, with its top creators and content",
-            lambda s, r: platform_weekly_report(s, r.period, r.settings.analytics_report_top_rows),
+            lambda s, r: platform_weekly_report(s, r.period, r.settings),
+        ),
+        ReportKind(
+            "retention",
+            Grain.MONTH,
+            False,
+            "a month: the monthly and weekly retention cohorts as heat maps, the visit-view-follow-subscribe funnel",
+            lambda s, r: retention_report(s, r.period, r.settings),
+        ),
+        ReportKind(
+            "platform_monthly",
+            Grain.MONTH,
+            False,
+            "a month of the platform's DAU, WAU, MAU, stickiness, new users and sessions, with trends and revenue",
+            lambda s, r: platform_monthly_report(s, r.period, r.settings),
         ),
     )
 }

@@ -1,6 +1,12 @@
-"""``platform_weekly``: the whole platform's ISO week, by day, with its top creators and content."""
+"""``platform_weekly``: the whole platform's ISO week, by day, with its top creators and content.
+
+Trends: each count's weekly total against the week before, and its z-score against the trailing
+weeks' totals (``trend_rows.weekly_trend``, through ``trends.trend``).
+"""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
@@ -9,6 +15,8 @@ from jobs.analytics.reports.model import Figures, LineChart, Number, Report, Tab
 from jobs.analytics.reports.parts import column_titles, figures, row, series
 from jobs.analytics.reports.periods import Period
 from jobs.analytics.reports.reads import Counts, content_totals, creator_totals, distinct_viewers, platform_buckets
+from jobs.analytics.reports.trend_rows import rollup_trend_rows, trends_table, weekly_baseline_weeks
+from jobs.analytics.settings import AnalyticsSettings
 
 TOTALS = (
     "views",
@@ -26,6 +34,14 @@ TOTALS = (
 )
 CREATOR_COLUMNS = ("views", "watch_seconds", "likes", "comments", "shares", "follows", "engagement_rate")
 CONTENT_COLUMNS = ("views", "unique_viewers", "watch_seconds", "completion_rate", "engagement_rate")
+TRENDED = ("views", "sessions", "watch_seconds", "likes", "comments", "shares", "follows")
+WEEK_TRENDS_TITLE = "Trends: against the week before, and the trailing weeks"
+
+
+def week_trends(session: Session, period: Period, settings: AnalyticsSettings) -> Table:
+    since = period.start - timedelta(weeks=weekly_baseline_weeks(settings))
+    days = platform_buckets(session, RollupGrain.DAY, since, period.end)
+    return trends_table(WEEK_TRENDS_TITLE, rollup_trend_rows(days, TRENDED, settings, weekly=True))
 
 
 def platform_week(session: Session, period: Period) -> tuple[Counts, list[Counts]]:
@@ -38,7 +54,8 @@ def platform_week(session: Session, period: Period) -> tuple[Counts, list[Counts
     return week, days
 
 
-def platform_weekly_report(session: Session, period: Period, top: int) -> Report:
+def platform_weekly_report(session: Session, period: Period, settings: AnalyticsSettings) -> Report:
+    top = settings.analytics_report_top_rows
     week, days = platform_week(session, period)
     creators = creator_totals(session, period)
     ranked = sorted(creators.items(), key=lambda item: (-item[1].views, item[0]))[:top]
@@ -52,6 +69,7 @@ def platform_weekly_report(session: Session, period: Period, top: int) -> Report
         period=period,
         sections=(
             Figures("This week", (*figures("totals", week, TOTALS), active)),
+            week_trends(session, period, settings),
             LineChart(
                 "Views, viewers and sessions by day",
                 day_labels,

@@ -83,16 +83,21 @@ def platform_buckets(session: Session, grain: RollupGrain, start: datetime, end:
 
 def creator_days(session: Session, creator_id: int, period: Period) -> list[Counts]:
     """One creator's counts for each day of the period, zero where none."""
+    return creator_buckets(session, creator_id, period.start, period.end)
+
+
+def creator_buckets(session: Session, creator_id: int, start: datetime, end: datetime) -> list[Counts]:
+    """One creator's counts for each UTC day of [start, end), zero where no event named them."""
     rows = session.scalars(
         select(CreatorRollupRow).where(
             CreatorRollupRow.grain == RollupGrain.DAY,
             CreatorRollupRow.creator_id == creator_id,
-            CreatorRollupRow.bucket_start >= period.start,
-            CreatorRollupRow.bucket_start < period.end,
+            CreatorRollupRow.bucket_start >= start,
+            CreatorRollupRow.bucket_start < end,
         )
     )
-    found = {row.bucket_start.date(): Counts.of(row) for row in rows}
-    return [found.get(day, Counts()) for day in period.days]
+    found = {row.bucket_start: Counts.of(row) for row in rows}
+    return [found.get(start + timedelta(days=n), Counts()) for n in range((end - start).days)]
 
 
 def creator_totals(session: Session, period: Period) -> dict[int, Counts]:
