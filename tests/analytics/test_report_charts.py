@@ -39,8 +39,11 @@ def test_funnel_bars_are_as_long_as_their_share_of_the_first_step() -> None:
     assert marked(svg) == {"funnel.visit": "200", "funnel.view": "50", "funnel.follow": "0"}
 
 
-def test_a_line_chart_scales_to_a_round_top_and_skips_missing_points() -> None:
-    points = (Number("d.1", "Stickiness", 0.5, Unit.RATE), Number("d.2", "Stickiness", None, Unit.RATE))
-    svg = line_chart(LineChart("Stickiness", ("1 Nov", "2 Nov"), (Series("Stickiness", points),)))
-    assert svg.count("<circle") == 1 and marked(svg) == {"d.1": "0.5"}
+def test_a_line_chart_scales_to_a_round_top_and_breaks_where_a_point_is_missing() -> None:
+    points = (Number("d.1", "DAU", 4), None, Number("d.3", "DAU", 3), Number("d.4", "DAU", 1))
+    svg = line_chart(LineChart("DAU", ("1 Nov", "2 Nov", "3 Nov", "4 Nov"), (Series("DAU", points),)))
+    assert svg.count("<circle") == 3 and marked(svg) == {"d.1": "4", "d.3": "3", "d.4": "1"}
+    lines = re.findall(r'<polyline points="([^"]+)"', svg)
+    assert [len(line.split()) for line in lines] == [1, 2]  # the gap is not bridged
+    assert ">5</text>" in svg  # the axis tops out at 5 for a highest value of 4
     assert [nice_ceiling(v) for v in (0, 3, 7, 12, 0.3)] == [1.0, 5.0, 10.0, 20.0, 0.5]

@@ -139,6 +139,7 @@ def test_the_monthly_platform_report_shows_the_stored_platform_days_and_their_tr
     assert (numbers["daily.dau.2026-11-25"], numbers["daily.dau.2026-11-26"]) == (3, 3)
     assert numbers["daily.new_users.2026-11-25"] == 2  # user 2 and the visitor (user 1 came in October)
     assert numbers["daily.mau.2026-11-26"] == 5  # users 1, 2, 4, 7 and the visitor
+    assert "daily.dau.2026-11-10" not in numbers  # a day no event could change is not computed: no point
     assert numbers["month.new_users"] == 4 and numbers["month.mau_at_end"] == 5
     assert numbers["trends.mau.latest"] == 5 and numbers["trends.mau.before"] == 1  # on the 30th, and the 23rd
     assert "no plan is priced in any currency" in page_text(stored)

@@ -60,9 +60,20 @@ def _tick_text(value: float) -> str:
     return f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
+def _runs(drawn: list[tuple[int, Number, float]]) -> list[list[tuple[int, Number, float]]]:
+    """The drawn points split where an index is skipped."""
+    runs: list[list[tuple[int, Number, float]]] = []
+    for entry in drawn:
+        if runs and runs[-1][-1][0] == entry[0] - 1:
+            runs[-1].append(entry)
+        else:
+            runs.append([entry])
+    return runs
+
+
 def line_chart(chart: LineChart) -> str:
     """One polyline per series over the x labels, with a dot per point, y from zero."""
-    values = [point.value for line in chart.series for point in line.points if point.value is not None]
+    values = [p.value for line in chart.series for p in line.points if p is not None and p.value is not None]
     top = nice_ceiling(max(values, default=0))
     plot_w = WIDTH - MARGIN_LEFT - MARGIN_RIGHT
     plot_h = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
@@ -93,14 +104,15 @@ def line_chart(chart: LineChart) -> str:
     parts.append("</g>")
     styles = zip(itertools.cycle(PALETTE), itertools.cycle(DASHES), strict=False)
     for line, (colour, dash) in zip(chart.series, styles, strict=False):
-        drawn = [(i, p) for i, p in enumerate(line.points) if p.value is not None]
-        path = " ".join(f"{x_at(i):.1f},{y_at(float(p.value or 0)):.1f}" for i, p in drawn)
+        drawn = [(i, p, float(p.value)) for i, p in enumerate(line.points) if p is not None and p.value is not None]
         parts.append(f'<g class="series" data-series="{_attr(line.name)}">')
-        parts.append(
-            f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2" stroke-dasharray="{dash}"/>'
-        )
-        for index, point in drawn:
-            x, y = x_at(index), y_at(float(point.value or 0))
+        for run in _runs(drawn):  # a gap (no value) breaks the line rather than bridging it
+            path = " ".join(f"{x_at(i):.1f},{y_at(value):.1f}" for i, _point, value in run)
+            parts.append(
+                f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2" stroke-dasharray="{dash}"/>'
+            )
+        for index, point, value in drawn:
+            x, y = x_at(index), y_at(value)
             where = f" at {chart.x_labels[index]}"
             parts.append(
                 f'<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}" {_marked(point)}>'

@@ -60,7 +60,7 @@ def day_trends(session: Session, period: Period, settings: AnalyticsSettings) ->
         if name in found:
             t = found[name]
             rows.append(trend_row(name, label, unit, from_trend(t)))
-    return trends_table("Trends: against the same day a week before, and the trailing baseline", rows)
+    return trends_table("Trends: against the same day a week before, and the trailing baseline", rows, weekly=False)
 
 
 def engagement_report(session: Session, period: Period, settings: AnalyticsSettings) -> Report:

@@ -96,7 +96,9 @@ class Table:
 @dataclass(frozen=True)
 class Series:
     name: str
-    points: tuple[Number, ...]  # one per x label
+    # One per x label; None where there is no value (a day not computed, a rate of nothing):
+    # no point is drawn and the CSV has no row, and the line breaks there.
+    points: tuple[Number | None, ...]
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,7 @@ def numbers_of(section: Section) -> Iterator[Number]:
             yield from row.cells
     elif isinstance(section, LineChart):
         for line in section.series:
-            yield from line.points
+            yield from (point for point in line.points if point is not None)
     elif isinstance(section, HeatMap):
         for cells in section.cells:
             yield from (cell for cell in cells if cell is not None)

@@ -51,7 +51,7 @@ TRENDED = ("views", "watch_seconds", "likes", "comments", "shares", "follows")
 def creator_trends(session: Session, period: Period, creator_id: int, settings: AnalyticsSettings) -> Table:
     since = period.start - timedelta(weeks=weekly_baseline_weeks(settings))
     days = creator_buckets(session, creator_id, since, period.end)
-    return trends_table(WEEK_TRENDS_TITLE, rollup_trend_rows(days, TRENDED, settings, weekly=True))
+    return trends_table(WEEK_TRENDS_TITLE, rollup_trend_rows(days, TRENDED, settings, weekly=True), weekly=True)
 
 
 def creator_week(session: Session, period: Period, creator_id: int) -> tuple[Counts, list[Counts]]:

@@ -31,12 +31,16 @@ DAILY = {
 }
 
 
-def _line(days: list[PlatformDay], name: str) -> Series:
+def _line(period: Period, days: list[PlatformDay], name: str) -> Series:
+    """One point per day of the month; none for a day not computed or a value that does not exist."""
     label, unit = DAILY[name]
-    return Series(
-        label,
-        tuple(Number(f"daily.{name}.{day.day.isoformat()}", label, getattr(day, name), unit) for day in days),
-    )
+    by_day = {day.day: day for day in days}
+    points = []
+    for day in period.days:
+        found = by_day.get(day)
+        value = None if found is None else getattr(found, name)
+        points.append(None if value is None else Number(f"daily.{name}.{day.isoformat()}", label, value, unit))
+    return Series(label, tuple(points))
 
 
 def _currencies(session: Session) -> list[str]:
@@ -76,7 +80,7 @@ def _revenue_table(session: Session, period: Period) -> Table:
 def platform_monthly_report(session: Session, period: Period, settings: AnalyticsSettings) -> Report:
     days = platform_series(session, period.start.date(), period.days[-1])
     summary = month_summary(session, period.label)
-    labels = tuple(f"{day.day:%d %b}" for day in days)
+    labels = tuple(f"{day:%d %b}" for day in period.days)
     figures = (
         Number("month.days", "Days computed", summary.days),
         Number("month.average_dau", "Average DAU", summary.average_dau),
@@ -107,11 +111,15 @@ def platform_monthly_report(session: Session, period: Period, settings: Analytic
         sections=(
             Figures("This month", figures),
             LineChart(
-                "Daily, weekly and monthly active users", labels, tuple(_line(days, n) for n in ("dau", "wau", "mau"))
+                "Daily, weekly and monthly active users",
+                labels,
+                tuple(_line(period, days, n) for n in ("dau", "wau", "mau")),
             ),
-            LineChart("Stickiness (DAU / MAU)", labels, (_line(days, "stickiness"),)),
-            LineChart("New users and sessions", labels, tuple(_line(days, n) for n in ("new_users", "sessions"))),
-            trends_table("Trends on the month's last day", trend_rows),
+            LineChart("Stickiness (DAU / MAU)", labels, (_line(period, days, "stickiness"),)),
+            LineChart(
+                "New users and sessions", labels, tuple(_line(period, days, n) for n in ("new_users", "sessions"))
+            ),
+            trends_table("Trends on the month's last day", trend_rows, weekly=False),
             _revenue_table(session, period),
         ),
     )

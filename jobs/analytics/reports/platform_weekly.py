@@ -41,7 +41,7 @@ WEEK_TRENDS_TITLE = "Trends: against the week before, and the trailing weeks"
 def week_trends(session: Session, period: Period, settings: AnalyticsSettings) -> Table:
     since = period.start - timedelta(weeks=weekly_baseline_weeks(settings))
     days = platform_buckets(session, RollupGrain.DAY, since, period.end)
-    return trends_table(WEEK_TRENDS_TITLE, rollup_trend_rows(days, TRENDED, settings, weekly=True))
+    return trends_table(WEEK_TRENDS_TITLE, rollup_trend_rows(days, TRENDED, settings, weekly=True), weekly=True)
 
 
 def platform_week(session: Session, period: Period) -> tuple[Counts, list[Counts]]:

@@ -18,7 +18,8 @@ from jobs.analytics.reports.reads import Counts
 from jobs.analytics.settings import AnalyticsSettings
 from jobs.analytics.trends import MIN_BASELINE, Trend, trend
 
-COLUMNS = ("Metric", "This period", "Period before", "Change", "z-score", "Anomaly")
+DAILY_COLUMNS = ("Metric", "This day", "Same day a week before", "Change", "z-score", "Anomaly")
+WEEKLY_COLUMNS = ("Metric", "This week", "The week before", "Change", "z-score", "Anomaly")
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ def trend_row(name: str, label: str, unit: Unit, figures: TrendFigures) -> Row:
         label,
         (
             Number(f"{prefix}.latest", label, _as_shown(figures.latest, unit), unit),
-            Number(f"{prefix}.before", f"{label}, period before", _as_shown(figures.before, unit), unit),
+            Number(f"{prefix}.before", f"{label}, a week before", _as_shown(figures.before, unit), unit),
             Number(f"{prefix}.change", f"{label}, change", figures.change, Unit.CHANGE),
             Number(f"{prefix}.z_score", f"{label}, z-score", figures.z_score, Unit.SCORE),
             Number(f"{prefix}.anomaly", f"{label}, anomaly", int(figures.anomaly), Unit.FLAG),
@@ -75,8 +76,9 @@ def trend_row(name: str, label: str, unit: Unit, figures: TrendFigures) -> Row:
     )
 
 
-def trends_table(title: str, rows: Sequence[Row]) -> Table:
-    return Table(title, COLUMNS, tuple(rows), empty="no trend: too few earlier periods to compare with")
+def trends_table(title: str, rows: Sequence[Row], *, weekly: bool) -> Table:
+    columns = WEEKLY_COLUMNS if weekly else DAILY_COLUMNS
+    return Table(title, columns, tuple(rows), empty="no trend: nothing to compare with")
 
 
 def rollup_trend_rows(
