@@ -342,7 +342,7 @@ def affinities(user_id: int, limit: int) -> None:
 
 # --- analytics: reports -----------------------------------------------------------------------
 REPORT_HELP = (
-    "Render report NAME from the rollups into storage now and print where its HTML and CSV are.\n\n"
+    "Render report NAME from the stored analytics into storage now and print where its HTML and CSV are.\n\n"
     + "\n\n".join(f"{kind.name} (one {kind.grain.value}): {kind.description}" for kind in REPORT_KINDS.values())
 )
 

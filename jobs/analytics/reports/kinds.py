@@ -1,8 +1,8 @@
 """The reports by name, each with its grain, and rendering one on demand into storage.
 
 ``render_reports("performance", "2026-W48")`` is what ``odyssey-workers analytics report`` and
-the report jobs call: it parses the period for the report's grain, builds the report from the
-rollups and stores its HTML and CSV, one pair per creator for a per-creator report.
+the report jobs call: it parses the period for the report's grain, builds the report from what
+the analytics tables hold and stores its HTML and CSV, one pair per creator for a per-creator report.
 """
 
 from __future__ import annotations
