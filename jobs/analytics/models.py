@@ -140,3 +140,7 @@ class RollupWatermarkRow(Base):
     grain: Mapped[RollupGrain] = mapped_column(enum_type(RollupGrain, length=8), primary_key=True)
     last_event_id: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# The trackers' tables live with the trackers; imported here so the metadata holds them.
+from jobs.analytics.trackers import models as _tracker_models  # noqa: E402, F401
