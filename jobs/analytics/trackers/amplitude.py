@@ -67,14 +67,26 @@ class EventPacer:
         return totals
 
     def wait_for(self, counts: dict[str, int]) -> None:
-        """Sleep until sending ``counts`` more keeps every identity within the rate, then note them."""
+        """Sleep until sending ``counts`` more keeps every identity within the rate."""
         while True:
             now = self.clock()
             totals = self._in_window(now)
             if not self.sent or all(totals.get(identity, 0) + count <= self.rate for identity, count in counts.items()):
-                break
+                return
             self.sleep(max(self.sent[0][0] + 1.0 - now, 0.001))
+
+    def note(self, counts: dict[str, int]) -> None:
+        """Count events the provider took, from now: it counted them when they arrived, so noting
+        them only once it answered keeps this window from ending before the provider's does."""
         self.sent.append((self.clock(), counts))
+
+
+def identity_counts(items: Sequence[dict[str, Any]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for item in items:
+        for identity in identities(item):
+            counts[identity] = counts.get(identity, 0) + 1
+    return counts
 
 
 class AmplitudeTracker(Tracker):
@@ -107,10 +119,7 @@ class AmplitudeTracker(Tracker):
         return Prepared(event=event, item=item, size=len(compact_json(item).encode()) + 1)
 
     def pace(self, items: Sequence[Prepared]) -> None:
-        counts: dict[str, int] = {}
-        for entry in items:
-            for identity in identities(entry.item):
-                counts[identity] = counts.get(identity, 0) + 1
+        counts = identity_counts([entry.item for entry in items])
         # One request may hold more than the rate for an identity (a backlog of one busy user):
         # it is sent, and a 429 answered by the pause; pacing keeps the steady state within it.
         self.pacer.wait_for({identity: min(count, self.pacer.rate) for identity, count in counts.items()})
@@ -122,6 +131,8 @@ class AmplitudeTracker(Tracker):
         )
         if not isinstance(response, httpx.Response):
             return response
+        if response.is_success:
+            self.pacer.note(identity_counts(items))
         if response.status_code == 400:
             return self._bad_events(response)
         if response.status_code == 429:
