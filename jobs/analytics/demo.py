@@ -1,5 +1,5 @@
 """The analytics domain's part of ``make demo``: events tracked, drained in a batch, counted,
-the live top list the drain's counters give, and the rollups."""
+the live top list the drain's counters give, the rollups, and forwarding to the local tracker file."""
 
 from __future__ import annotations
 
@@ -68,3 +68,18 @@ def run() -> None:
             f"   {run['grain']} rollup: {run['events_read']} new events, {len(run['buckets'])} bucket(s) recomputed"
         )
     show(cli("analytics", "top", "--day", f"{now:%Y-%m-%d}", "--limit", "5").stdout)
+
+    # --- analytics: trackers: the default tracker writes what would be sent to a JSON-lines file.
+    import json
+
+    from jobs.analytics.settings import analytics_settings
+    from jobs.analytics.trackers.registry import tracker_file
+
+    [forwarded] = wait_for_jobs([odyssey_workers.enqueue("analytics.forward_events")], "the forwarding")
+    runs = ", ".join(f"{run['tracker']} {run['forwarded']}" for run in forwarded["trackers"])
+    path = tracker_file(analytics_settings())
+    written = path.read_text().splitlines() if path.exists() else []
+    console.print(f"   analytics.forward_events (this run; the scheduler forwards every minute too): {runs}")
+    console.print(f"   {path} holds {len(written)} line(s), one per event a tracker would get; the last:")
+    if written:
+        console.print(f"   {short(json.loads(written[-1]))}")

@@ -13,6 +13,8 @@ from pydantic import Field, SecretStr, model_validator
 
 from odyssey_workers.settings import DomainSettings, Settings, domain_settings
 
+TrackerName = Literal["file", "mixpanel", "amplitude", "ga4"]
+
 
 class AnalyticsSettings(DomainSettings):
     # --- analytics: event intake ---------------------------------------------------------------
@@ -34,7 +36,9 @@ class AnalyticsSettings(DomainSettings):
     # --- analytics: trackers ---------------------------------------------------------------------
     # Where accepted events are forwarded (a JSON list, as ["file", "mixpanel"]). "file" writes what
     # would be sent to ANALYTICS_TRACKER_FILE; each other tracker needs its keys below.
-    analytics_trackers: list[Literal["file", "mixpanel", "amplitude", "ga4"]] = ["file"]
+    analytics_trackers: list[Literal["file", "mixpanel", "amplitude", "ga4"]] = [
+        "file"
+    ]  # file, mixpanel, amplitude, ga4
     analytics_tracker_file: Path | None = None  # JSON lines; default: VAR_DIR/analytics/trackers.jsonl
     analytics_forward_batch: Annotated[int, Field(ge=1, le=50_000)] = 5000  # events read per round
     # At most 240: a run and its last request must end within the forward job's 300 s timeout.

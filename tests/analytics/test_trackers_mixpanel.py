@@ -148,6 +148,6 @@ def test_a_wrong_secret_fails_the_job_with_the_reason_and_moves_nothing(
     with loopback(importer) as server:
         settings = mixpanel_settings(server, tmp_path)
         monkeypatch.setattr("jobs.analytics.trackers.forward.analytics_settings", lambda: settings)
-        with pytest.raises(TrackersRefused, match="mixpanel: .*HTTP 401.*Invalid credentials"):
+        with pytest.raises(TrackersRefused, match=r"mixpanel: .*HTTP 401.*Invalid credentials"):
             forward_events()
     assert cursor_of("mixpanel") == 0 and importer.imported == {}

@@ -186,7 +186,7 @@ PLATFORM_ENTRIES = {
 }
 BILLING_ENTRIES = {"renewals.daily", "earnings_release.daily", "revenue.daily"}
 UPKEEP_ENTRIES = {"content.recover_stuck", "notifications.recover_stuck", "digest.weekly"}
-ANALYTICS_ENTRIES = {"analytics.drain_events", "analytics.hourly"}
+ANALYTICS_ENTRIES = {"analytics.drain_events", "analytics.forward_events", "analytics.hourly"}
 
 
 def test_the_shipped_file_holds_the_twelve_platform_entries_plus_billing_and_validates() -> None:
@@ -204,6 +204,7 @@ def test_the_shipped_file_holds_the_twelve_platform_entries_plus_billing_and_val
     assert entries["platform_metrics.monthly"].cron == "0 9 1 * *"
     assert entries["maintenance.weekly"].enabled and entries["maintenance.weekly"].job == "system.maintenance"
     assert entries["analytics.drain_events"].enabled and entries["analytics.drain_events"].cron == "* * * * *"
+    assert entries["analytics.forward_events"].enabled and entries["analytics.forward_events"].cron == "* * * * *"
     payments = {e.job for e in entries.values() if e.area == "payments"}
     assert payments == {
         "payments.run_weekly_payouts",
