@@ -12,6 +12,7 @@ from redis import Redis
 
 from jobs.analytics.settings import analytics_settings
 from jobs.analytics.trackers.forward import CursorMoved, _Cursor
+from jobs.analytics.trackers.run_lock import tracker_lock
 from jobs.analytics.trackers.sending import Counts
 from odyssey_workers import enqueue
 from odyssey_workers.cli import main
@@ -115,3 +116,15 @@ def test_a_run_whose_cursor_another_run_moved_stops_instead_of_sending_twice(
     with pytest.raises(CursorMoved, match="another forwarding run moved the cursor"):
         stale.commit(1, Counts(forwarded=1))
     assert cursor_of("file") == last_event_row_id()
+
+
+def test_a_second_run_while_one_is_sending_to_the_tracker_sends_nothing(
+    env: dict[str, str], redis_conn: Redis, tmp_path: Path
+) -> None:
+    store_events(2)
+    settings = settings_for(["file"], tmp_path)
+    with tracker_lock(redis_conn, "file"):  # a run in progress elsewhere
+        run = forward_once(settings, "file")
+    assert run.stopped == "file: another forwarding run is sending to it now"
+    assert (run.counts.forwarded, cursor_of("file")) == (0, 0) and not (tmp_path / "trackers.jsonl").exists()
+    assert forward_once(settings, "file").counts.forwarded == 2  # the lock is gone with its run

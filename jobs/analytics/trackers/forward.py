@@ -33,6 +33,7 @@ from jobs.analytics.trackers.jsonlines import JsonLinesTracker
 from jobs.analytics.trackers.models import TrackerCursorRow
 from jobs.analytics.trackers.privacy import clean_properties, holds_contact_data, opted_out
 from jobs.analytics.trackers.registry import build_tracker
+from jobs.analytics.trackers.run_lock import ForwardingLocked, tracker_lock
 from jobs.analytics.trackers.sending import Counts, Sender
 from odyssey_workers.connection import get_redis
 from odyssey_workers.db.base import utcnow
@@ -158,6 +159,17 @@ def _page(session: Session, after_id: int, upto_id: int, size: int) -> tuple[lis
 
 def forward_to(name: str, settings: AnalyticsSettings, now: datetime | None = None) -> TrackerRun:
     """One run for one tracker: forward what is new, until done, the time budget, or trouble."""
+    try:
+        with tracker_lock(get_redis(), name):
+            return _forward_to(name, settings, now)
+    except ForwardingLocked as exc:  # nothing was read or sent
+        logger.warning("forwarding to %s skipped: %s", name, exc)
+        with session_scope() as session:
+            at = _cursor(session, name).last_event_id
+        return TrackerRun(tracker=name, from_event_id=at, to_event_id=at, stopped=str(exc))
+
+
+def _forward_to(name: str, settings: AnalyticsSettings, now: datetime | None) -> TrackerRun:
     now = now or utcnow()
     deadline = time.monotonic() + settings.analytics_forward_time_budget_seconds
     tracker = build_tracker(name, settings)
