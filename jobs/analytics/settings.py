@@ -36,13 +36,12 @@ class AnalyticsSettings(DomainSettings):
     # --- analytics: trackers ---------------------------------------------------------------------
     # Where accepted events are forwarded (a JSON list, as ["file", "mixpanel"]). "file" writes what
     # would be sent to ANALYTICS_TRACKER_FILE; each other tracker needs its keys below.
-    analytics_trackers: list[Literal["file", "mixpanel", "amplitude", "ga4"]] = [
-        "file"
-    ]  # file, mixpanel, amplitude, ga4
+    analytics_trackers: list[TrackerName] = ["file"]  # a JSON list of: file, mixpanel, amplitude, ga4
     analytics_tracker_file: Path | None = None  # JSON lines; default: VAR_DIR/analytics/trackers.jsonl
     analytics_forward_batch: Annotated[int, Field(ge=1, le=50_000)] = 5000  # events read per round
-    # At most 240: a run and its last request must end within the forward job's 300 s timeout.
-    analytics_forward_time_budget_seconds: Annotated[int, Field(ge=1, le=240)] = 50  # one run, then it returns
+    # At most 240: the run, plus one request in flight (ANALYTICS_TRACKER_TIMEOUT_SECONDS, at most 60),
+    # ends within the forward job's 300 s timeout. Shared by the trackers, each an equal part of what is left.
+    analytics_forward_time_budget_seconds: Annotated[int, Field(ge=1, le=240)] = 50  # one run, all trackers
     analytics_tracker_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 10.0  # one HTTP request
     analytics_tracker_attempts: Annotated[int, Field(ge=1, le=10)] = 4  # per request, on 429/5xx/no answer
     analytics_tracker_backoff_seconds: Annotated[float, Field(ge=0, le=60)] = 1.0  # doubled each retry

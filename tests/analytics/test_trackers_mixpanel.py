@@ -151,3 +151,19 @@ def test_a_wrong_secret_fails_the_job_with_the_reason_and_moves_nothing(
         with pytest.raises(TrackersRefused, match=r"mixpanel: .*HTTP 401.*Invalid credentials"):
             forward_events()
     assert cursor_of("mixpanel") == 0 and importer.imported == {}
+
+
+def test_a_retry_whose_wait_would_pass_the_time_budget_is_left_to_the_next_run(
+    env: dict[str, str], redis_conn: Redis, tmp_path: Path
+) -> None:
+    store_events(3)
+    importer = MixpanelImport(TOKEN, SECRET)
+    importer.script.append(503)
+    with loopback(importer) as server:
+        settings = mixpanel_settings(
+            server, tmp_path, analytics_forward_time_budget_seconds=2, analytics_tracker_backoff_seconds=30
+        )
+        run = forward_once(settings, "mixpanel")
+        assert run.stopped and "would pass the run's time budget" in run.stopped
+        assert (importer.requests, cursor_of("mixpanel")) == (1, 0)  # no wait: stopped at once
+        assert forward_once(settings, "mixpanel").counts.forwarded == 3

@@ -157,11 +157,15 @@ def _page(session: Session, after_id: int, upto_id: int, size: int) -> tuple[lis
     return events, len(rows) - len(events), rows[-1].id
 
 
-def forward_to(name: str, settings: AnalyticsSettings, now: datetime | None = None) -> TrackerRun:
-    """One run for one tracker: forward what is new, until done, the time budget, or trouble."""
+def forward_to(
+    name: str, settings: AnalyticsSettings, now: datetime | None = None, budget_seconds: float | None = None
+) -> TrackerRun:
+    """One run for one tracker: forward what is new, until done, the time budget (default: all of
+    ``ANALYTICS_FORWARD_TIME_BUDGET_SECONDS``), or trouble."""
+    budget = settings.analytics_forward_time_budget_seconds if budget_seconds is None else budget_seconds
     try:
         with tracker_lock(get_redis(), name):
-            return _forward_to(name, settings, now)
+            return _forward_to(name, settings, now, time.monotonic() + budget)
     except ForwardingLocked as exc:  # nothing was read or sent
         logger.warning("forwarding to %s skipped: %s", name, exc)
         with session_scope() as session:
@@ -169,9 +173,8 @@ def forward_to(name: str, settings: AnalyticsSettings, now: datetime | None = No
         return TrackerRun(tracker=name, from_event_id=at, to_event_id=at, stopped=str(exc))
 
 
-def _forward_to(name: str, settings: AnalyticsSettings, now: datetime | None) -> TrackerRun:
+def _forward_to(name: str, settings: AnalyticsSettings, now: datetime | None, deadline: float) -> TrackerRun:
     now = now or utcnow()
-    deadline = time.monotonic() + settings.analytics_forward_time_budget_seconds
     tracker = build_tracker(name, settings)
     try:
         with session_scope() as session:
@@ -184,7 +187,11 @@ def _forward_to(name: str, settings: AnalyticsSettings, now: datetime | None) ->
             tracker.restore(file_length)
         cursor = _Cursor(name, start, tracker.position)
         sender = Sender(
-            tracker, cursor.commit, settings.analytics_tracker_attempts, settings.analytics_tracker_backoff_seconds
+            tracker,
+            cursor.commit,
+            settings.analytics_tracker_attempts,
+            settings.analytics_tracker_backoff_seconds,
+            deadline=deadline,
         )
         run = TrackerRun(tracker=name, from_event_id=start, to_event_id=start)
         try:
@@ -210,10 +217,17 @@ def _forward_to(name: str, settings: AnalyticsSettings, now: datetime | None) ->
 
 
 def forward(settings: AnalyticsSettings, trackers: list[str] | None = None) -> list[TrackerRun]:
-    """One run for each enabled tracker (or the ``trackers`` named), one after the other."""
+    """One run for each enabled tracker (or the ``trackers`` named), one after the other, within
+    ``ANALYTICS_FORWARD_TIME_BUDGET_SECONDS`` in all: each gets an equal share of what is left,
+    so a slow tracker cannot take the time of those after it, and a quick one leaves its rest."""
     chosen = trackers if trackers is not None else list(dict.fromkeys(settings.analytics_trackers))
     now = utcnow()
-    return [forward_to(name, settings, now) for name in chosen]
+    deadline = time.monotonic() + settings.analytics_forward_time_budget_seconds
+    runs = []
+    for position, name in enumerate(chosen):
+        share = max(deadline - time.monotonic(), 0.0) / (len(chosen) - position)
+        runs.append(forward_to(name, settings, now, budget_seconds=share))
+    return runs
 
 
 def describe(run: TrackerRun) -> str:

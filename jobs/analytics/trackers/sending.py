@@ -90,12 +90,14 @@ class Sender:
         attempts: int,
         backoff_seconds: float,
         sleep: Callable[[float], None] = time.sleep,
+        deadline: float = float("inf"),
     ) -> None:
         self.tracker = tracker
         self.commit = commit
         self.attempts = attempts
         self.backoff_seconds = backoff_seconds
         self.sleep = sleep
+        self.deadline = deadline  # time.monotonic() by which a wait must end (the run's time budget)
         self.counts = Counts()  # since the last commit
 
     def _drop(self, event: OutgoingEvent, reason: str) -> None:
@@ -127,7 +129,13 @@ class Sender:
 
     def _wait(self, attempt: int, answer: Busy) -> None:
         seconds = answer.wait if answer.wait is not None else self.backoff_seconds * 2 ** (attempt - 1)
-        self.sleep(min(seconds, MAX_WAIT_SECONDS))
+        seconds = min(seconds, MAX_WAIT_SECONDS)
+        if time.monotonic() + seconds > self.deadline:
+            raise TrackerDown(
+                f"{self.tracker.name} busy ({answer.detail}); the wait of {seconds:g} s "
+                "would pass the run's time budget, so the next run tries again"
+            )
+        self.sleep(seconds)
 
     def _send(self, piece: list[Prepared]) -> None:
         attempt = 0
