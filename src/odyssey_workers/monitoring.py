@@ -66,7 +66,7 @@ EVENT_OUTCOMES_KEY = f"{KEY_PREFIX}events"
 TRACKER_OUTCOMES = ("forwarded", "dropped", "retried", "skipped")
 """What forwarding to an outside tracker did, counted per tracker: events it took; events refused
 for good (by it, or unsendable to it); requests sent again after a busy answer; events left out
-on purpose (opted-out users)."""
+on purpose (opted-out users, or no id to send without contact data)."""
 
 TRACKER_OUTCOMES_KEY = f"{KEY_PREFIX}trackers"
 """One hash of the forwarding counts, a field per ``<tracker>:<outcome>``."""
@@ -259,7 +259,7 @@ class QueueCollector(Collector):
             "retried": ("odyssey_tracker_requests_retried", "Tracker requests sent again after 429, 5xx or no answer."),
             "skipped": (
                 "odyssey_tracker_events_skipped",
-                "Events left out of forwarding on purpose (opted-out users).",
+                "Events left out of forwarding on purpose (opted-out users, or no id to send).",
             ),
         }
         counted: dict[str, dict[str, float]] = {outcome: {} for outcome in TRACKER_OUTCOMES}
