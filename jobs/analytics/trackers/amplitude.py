@@ -7,10 +7,11 @@ producer's id; Amplitude ignores a repeat within 7 days), ``user_id`` and/or ``d
 
 Limits (Amplitude's, for the HTTP V2 API): 2,000 events and under 1 MB a request; 30 events a
 second for each user or device, else 429 naming the throttled ones, and a pause (30 s, as
-Amplitude asks: ``AMPLITUDE_THROTTLE_PAUSE_SECONDS``) before sending again. Sends are paced so a
-run stays within the 30 a second on its own. A 400 names bad events by index
-(``events_with_invalid_fields``, ``events_with_missing_fields``); those are dropped and the rest
-sent again (Amplitude stored none of that request).
+Amplitude asks: ``AMPLITUDE_THROTTLE_PAUSE_SECONDS``) before sending again. A request holds at
+most 30 events of one user or device, and sends are paced so a run stays within the 30 a second
+on its own (a 429 then comes only from other senders' events of the same user or device).
+A 400 names bad events by index (``events_with_invalid_fields``, ``events_with_missing_fields``);
+those are dropped and the rest sent again (Amplitude stored none of that request).
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ def identity_counts(items: Sequence[dict[str, Any]]) -> dict[str, int]:
 class AmplitudeTracker(Tracker):
     name = "amplitude"
     limits = LIMITS
+    max_per_identity = EVENTS_PER_SECOND  # so a request never breaks the rate alone
 
     def __init__(self, api_key: str, url: str, timeout: float, throttle_pause: float) -> None:
         self.api_key = api_key
@@ -116,13 +118,12 @@ class AmplitudeTracker(Tracker):
         country = event.properties.get("country")
         if isinstance(country, str):
             item["country"] = country
-        return Prepared(event=event, item=item, size=len(compact_json(item).encode()) + 1)
+        size = len(compact_json(item).encode()) + 1
+        return Prepared(event=event, item=item, size=size, identities=tuple(identities(item)))
 
     def pace(self, items: Sequence[Prepared]) -> None:
-        counts = identity_counts([entry.item for entry in items])
-        # One request may hold more than the rate for an identity (a backlog of one busy user):
-        # it is sent, and a 429 answered by the pause; pacing keeps the steady state within it.
-        self.pacer.wait_for({identity: min(count, self.pacer.rate) for identity, count in counts.items()})
+        # A request holds at most the rate of each identity (max_per_identity), so this wait ends.
+        self.pacer.wait_for(identity_counts([entry.item for entry in items]))
 
     def post(self, items: Sequence[Any]) -> Answer:
         body = compact_json({"api_key": self.api_key, "events": list(items), "options": {"min_id_length": 1}})

@@ -98,6 +98,7 @@ class Prepared:
     item: Any  # the provider's event (a JSON value)
     size: int  # bytes it adds to a request body
     group: Hashable = None  # events of one request must share this (GA4: one client per request)
+    identities: tuple[str, ...] = ()  # whom the provider's per-user/device rate counts it against
 
 
 class Tracker(ABC):
@@ -106,6 +107,7 @@ class Tracker(ABC):
     name: str
     limits: Limits
     envelope_bytes: int = 0  # a request body's bytes besides its events
+    max_per_identity: int | None = None  # events of one identity in one request (Amplitude: 30)
 
     @abstractmethod
     def prepare(self, event: OutgoingEvent) -> Prepared | str:

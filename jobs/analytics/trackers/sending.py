@@ -1,7 +1,7 @@
 """The loop every tracker is sent through: pieces within the limits, and each answer acted on.
 
 * a piece is as many consecutive events as fit the provider's event count and body size (and,
-  for GA4, share one client);
+  for GA4, share one client; for Amplitude, hold at most 30 of one user or device);
 * 413 halves the piece and sends each half (an event too large alone is dropped);
 * 400 naming events drops exactly those and sends the rest again (unless the provider says it
   stored them already);
@@ -62,20 +62,24 @@ Commit = Callable[[int, Counts], None]
 
 def pieces(prepared: Sequence[Prepared], tracker: Tracker) -> Iterator[list[Prepared]]:
     """Consecutive runs of events that each fit one request of ``tracker``."""
-    limits = tracker.limits
+    limits, per_identity = tracker.limits, tracker.max_per_identity
     piece: list[Prepared] = []
     size = tracker.envelope_bytes
+    counts: dict[str, int] = {}  # events of each identity in the piece
     for entry in prepared:
         fits = (
             len(piece) < limits.max_events
             and size + entry.size <= limits.max_bytes
             and (not piece or piece[0].group == entry.group)
+            and (per_identity is None or all(counts.get(who, 0) < per_identity for who in entry.identities))
         )
         if piece and not fits:
             yield piece
-            piece, size = [], tracker.envelope_bytes
+            piece, size, counts = [], tracker.envelope_bytes, {}
         piece.append(entry)
         size += entry.size
+        for who in entry.identities:
+            counts[who] = counts.get(who, 0) + 1
     if piece:
         yield piece
 
