@@ -16,6 +16,7 @@ from redis import Redis
 
 from jobs.analytics.trackers.base import OutgoingEvent
 from jobs.analytics.trackers.ga4 import Ga4Tracker, request_body
+from jobs.analytics.trackers.sending import pieces
 from odyssey_workers.db.base import utcnow
 from tests.analytics.tracker_servers import Ga4Collect
 from tests.analytics.tracker_support import (
@@ -129,8 +130,6 @@ def test_one_request_carries_one_client_and_stays_under_130_kb() -> None:
     tracker = Ga4Tracker(MEASUREMENT_ID, GA4_SECRET, "http://127.0.0.1:9/mp/collect", 1.0)
     prepared = [tracker.prepare(event) for event in events]
     tracker.close()
-    from jobs.analytics.trackers.sending import pieces
-
     sizes = []
     for piece in pieces([entry for entry in prepared if not isinstance(entry, str)], tracker):
         body = request_body(piece[0].item["client"], [entry.item["event"] for entry in piece])

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from jobs.analytics.settings import AnalyticsSettings
 from jobs.analytics.trackers.base import Tracker
+from odyssey_workers.errors import ConfigurationError
 from odyssey_workers.settings import get_settings
 
 TRACKER_NAMES = ("file", "mixpanel", "amplitude", "ga4")
@@ -16,11 +19,13 @@ def tracker_file(settings: AnalyticsSettings) -> Path:
     return settings.analytics_tracker_file or (get_settings().var_dir / "analytics" / "trackers.jsonl")
 
 
-def _secret(value: object) -> str:
-    from pydantic import SecretStr
-
-    assert isinstance(value, SecretStr)  # the settings' validator made sure the chosen tracker has it
-    return value.get_secret_value()
+def _secret(value: object, name: str) -> str:
+    """A key's value; the settings' validator already refused a chosen tracker without it."""
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, str) and value:
+        return value
+    raise ConfigurationError(f"{name.upper()} is not set (ANALYTICS_TRACKERS names a tracker that needs it)")
 
 
 def build_tracker(name: str, settings: AnalyticsSettings) -> Tracker:
@@ -33,26 +38,18 @@ def build_tracker(name: str, settings: AnalyticsSettings) -> Tracker:
     if name == "mixpanel":
         from jobs.analytics.trackers.mixpanel import MixpanelTracker
 
-        return MixpanelTracker(
-            _secret(settings.mixpanel_token),
-            _secret(settings.mixpanel_api_secret),
-            settings.mixpanel_import_url,
-            timeout,
-        )
+        token = _secret(settings.mixpanel_token, "mixpanel_token")
+        api_secret = _secret(settings.mixpanel_api_secret, "mixpanel_api_secret")
+        return MixpanelTracker(token, api_secret, settings.mixpanel_import_url, timeout)
     if name == "amplitude":
         from jobs.analytics.trackers.amplitude import AmplitudeTracker
 
-        return AmplitudeTracker(
-            _secret(settings.amplitude_api_key),
-            settings.amplitude_url,
-            timeout,
-            settings.amplitude_throttle_pause_seconds,
-        )
+        api_key = _secret(settings.amplitude_api_key, "amplitude_api_key")
+        return AmplitudeTracker(api_key, settings.amplitude_url, timeout, settings.amplitude_throttle_pause_seconds)
     if name == "ga4":
         from jobs.analytics.trackers.ga4 import Ga4Tracker
 
-        assert settings.ga4_measurement_id
-        return Ga4Tracker(
-            settings.ga4_measurement_id, _secret(settings.ga4_api_secret), settings.ga4_collect_url, timeout
-        )
+        measurement_id = _secret(settings.ga4_measurement_id, "ga4_measurement_id")
+        ga4_secret = _secret(settings.ga4_api_secret, "ga4_api_secret")
+        return Ga4Tracker(measurement_id, ga4_secret, settings.ga4_collect_url, timeout)
     raise ValueError(f"unknown tracker {name!r} (trackers: {', '.join(TRACKER_NAMES)})")
