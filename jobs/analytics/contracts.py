@@ -225,3 +225,19 @@ declare(
     timeout=900,
     description="Adds the newly ingested interactions to each user's decayed creator and category affinities.",
 )
+
+
+# --- analytics: trackers ---------------------------------------------------------------------------
+class ForwardEventsPayload(Payload):
+    pass
+
+
+declare(
+    "analytics.forward_events",
+    function="jobs.analytics.trackers.forward.forward_events",
+    payload=ForwardEventsPayload,
+    queue="low",
+    timeout=300,
+    concurrency=1,  # one run at a time across all workers: each tracker's cursor is read once
+    description="Forwards newly accepted events to each enabled tracker (Mixpanel, Amplitude, GA4, a JSON-lines file).",
+)
