@@ -3,10 +3,12 @@
 ``odyssey-workers analytics partitions``: the raw events' months and what retention would drop.
 ``platform``, ``revenue`` and ``creator``: the platform's days, the revenue months, a creator's summary.
 ``retention``, ``funnel`` and ``affinities``: the user-behaviour tables and funnels.
+``forward`` and ``opt-out``: forwarding to the trackers now, and a user's analytics opt-out.
+``report``: one report rendered into storage now.
 
-Reads Redis and the database only (no job code, no worker needed), so it works while workers
-are down, which is when a growing backlog needs explaining. ``analytics rollup`` and
-``analytics report`` do their work in this process too, as the jobs would.
+Every command works in this process against Redis and the database (no worker needed), so they
+work while workers are down, which is when a growing backlog needs explaining; ``--refresh``,
+``forward`` and ``report`` run the same code the scheduled jobs run.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ from odyssey_workers.storage import get_storage
 @main.group()
 def analytics() -> None:
     """Analytics: the event intake, the live counters, the rollups, the raw events' months, the
-    platform, creator and revenue metrics, user behaviour, and the reports."""
+    platform, creator and revenue metrics, user behaviour, forwarding to trackers, and the reports."""
 
 
 def _text(value: bytes | str) -> str:
@@ -338,6 +340,47 @@ def affinities(user_id: int, limit: int) -> None:
         click.echo(f"user {user_id}'s {kind.value} affinities:" + ("" if entries else " none"))
         for entry in entries:
             click.echo(f"  {entry.key:<24} {entry.score:>10.2f}  (as of {entry.updated_at:%Y-%m-%d %H:%M} UTC)")
+
+
+# --- analytics: trackers ---------------------------------------------------------------------------
+@analytics.command()
+@click.option(
+    "--tracker",
+    "trackers",
+    multiple=True,
+    type=click.Choice(["file", "mixpanel", "amplitude", "ga4"]),
+    help="Only this tracker (repeatable; default: every tracker in ANALYTICS_TRACKERS).",
+)
+def forward(trackers: tuple[str, ...]) -> None:
+    """Forward newly accepted events to the trackers now, in this process, as the job does."""
+    from jobs.analytics.trackers.forward import describe as describe_forwarding
+    from jobs.analytics.trackers.forward import forward as forward_now
+
+    settings = analytics_settings()
+    not_enabled = [name for name in trackers if name not in settings.analytics_trackers]
+    if not_enabled:
+        raise click.BadParameter(
+            f"{', '.join(not_enabled)} not in ANALYTICS_TRACKERS ({', '.join(settings.analytics_trackers)})",
+            param_hint="--tracker",
+        )
+    runs = forward_now(settings, list(dict.fromkeys(trackers)) or None)
+    for run in runs:
+        click.echo(describe_forwarding(run))
+    if any(run.refused for run in runs):
+        raise click.ClickException("a tracker refused the events for good (see above); its cursor did not move")
+
+
+@analytics.command("opt-out")
+@click.argument("user_id", type=click.IntRange(min=1))
+@click.option("--undo", is_flag=True, help="Opt the user back in.")
+def opt_out(user_id: int, undo: bool) -> None:
+    """Stop forwarding a user's events to every tracker (or, with --undo, start again)."""
+    from jobs.analytics.trackers.opt_out import set_analytics_opt_out
+
+    with session_scope() as session:
+        changed = set_analytics_opt_out(session, user_id, opted_out=not undo)
+    state = "opted back in to" if undo else "opted out of"
+    click.echo(f"user {user_id} {state} analytics forwarding" + ("" if changed else " (already so)"))
 
 
 # --- analytics: reports -----------------------------------------------------------------------

@@ -227,6 +227,22 @@ declare(
 )
 
 
+# --- analytics: trackers ---------------------------------------------------------------------------
+class ForwardEventsPayload(Payload):
+    pass
+
+
+declare(
+    "analytics.forward_events",
+    function="jobs.analytics.trackers.forward.forward_events",
+    payload=ForwardEventsPayload,
+    queue="low",
+    timeout=300,
+    concurrency=1,  # one run at a time across all workers: each tracker's cursor is read once
+    description="Forwards newly accepted events to each enabled tracker (Mixpanel, Amplitude, GA4, a JSON-lines file).",
+)
+
+
 # --- analytics: reports -----------------------------------------------------------------------
 # Light on purpose: the period is checked by pattern here (the date itself when the job parses
 # it), so producers import no report code.

@@ -22,12 +22,13 @@ from sqlalchemy.orm import Session
 from jobs.analytics.models import ContentRollupRow, CreatorRollupRow, RollupGrain
 from jobs.analytics.payments_tables import daily_metrics
 from jobs.analytics.platform_metrics import day_start
+from jobs.analytics.rollup_reads import ViewRates
 
 PERFORMANCE_COUNTS = ("views", "unique_viewers", "view_ends", "watch_seconds", "likes", "comments", "shares")
 
 
 @dataclass(frozen=True)
-class ContentPerformance:
+class ContentPerformance(ViewRates):
     content_id: int
     creator_id: int | None
     views: int
@@ -37,14 +38,6 @@ class ContentPerformance:
     likes: int
     comments: int
     shares: int
-
-    @property
-    def engagement_rate(self) -> float | None:
-        return (self.likes + self.comments + self.shares) / self.views if self.views else None
-
-    @property
-    def completion_rate(self) -> float | None:
-        return self.view_ends / self.views if self.views else None
 
     @property
     def average_watch_seconds(self) -> float | None:

@@ -1,7 +1,7 @@
 """The analytics domain's part of ``make demo``: events tracked, drained in a batch, counted,
 the live top list the drain's counters give, the rollups, the raw events' months, the platform's
-daily metrics, the month's MRR movements, a funnel, the week's cohort and a fan's affinities,
-and a report rendered from them."""
+daily metrics, the month's MRR movements, a funnel, the week's cohort, a fan's affinities,
+forwarding to the local tracker file, and a report rendered from them."""
 
 from __future__ import annotations
 
@@ -99,6 +99,22 @@ def run() -> None:
     show(cli("analytics", "funnel", "session_start", "view_start", "follow", "--since", f"{now:%Y-%m-%d}").stdout)
     show(cli("analytics", "retention", "--grain", "week", "--periods", "1").stdout)
     show(cli("analytics", "affinities", str(fans[0]), "--limit", "3").stdout)
+
+    # --- analytics: trackers: the default tracker writes what would be sent to a JSON-lines file.
+    import json
+
+    from jobs.analytics.settings import analytics_settings
+    from jobs.analytics.trackers.registry import tracker_file
+
+    [forwarded] = wait_for_jobs([odyssey_workers.enqueue("analytics.forward_events")], "the forwarding")
+    runs = ", ".join(f"{run['tracker']} {run['forwarded']}" for run in forwarded["trackers"])
+    path = tracker_file(analytics_settings())
+    written = path.read_text().splitlines() if path.exists() else []
+    console.print(f"   analytics.forward_events (this run; the scheduler forwards every minute too): {runs}")
+    console.print(f"   {path} holds {len(written)} line(s), one per event a tracker would get; the last:")
+    if written:
+        console.print(f"   {short(json.loads(written[-1]))}")
+
     # --- analytics: reports ---------------------------------------------------------------------
     # Today's engagement report from the rollups just run (the daily job renders yesterday's).
     console.print("   today's engagement report, rendered into storage (HTML with charts, and its CSV):")

@@ -164,3 +164,6 @@ class RollupWatermarkRow(Base):
 # The platform metrics tables live in their own module; importing it here registers them with
 # every other analytics table.
 from jobs.analytics import metric_models  # noqa: E402, F401
+
+# The trackers' tables live with the trackers; imported here so the metadata holds them.
+from jobs.analytics.trackers import models as _tracker_models  # noqa: E402, F401

@@ -39,6 +39,7 @@ from jobs.analytics.metric_models import MetricWatermarkRow, PlatformDayRow
 from jobs.analytics.models import AnalyticsEventRow
 from jobs.analytics.rollups import safe_upper_id
 from jobs.analytics.settings import AnalyticsSettings
+from jobs.analytics.watermarks import lock_watermark_row
 from odyssey_workers.db.base import utcnow
 
 WATERMARK = "platform_daily"
@@ -80,18 +81,6 @@ def day_start(day: date) -> datetime:
 
 def _insert(session: Session) -> Any:
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-
-
-def _lock_watermark(session: Session) -> MetricWatermarkRow:
-    """The watermark row, locked until the run commits (as the rollups' is: ``FOR UPDATE`` on
-    PostgreSQL; on SQLite the session's ``BEGIN IMMEDIATE`` already holds the write lock)."""
-    session.execute(
-        _insert(session)(MetricWatermarkRow)
-        .values(name=WATERMARK, last_event_id=0, updated_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["name"])
-    )
-    locked = select(MetricWatermarkRow).where(MetricWatermarkRow.name == WATERMARK).with_for_update()
-    return session.scalars(locked.execution_options(populate_existing=True)).one()
 
 
 def _chunks(values: list[str]) -> Iterable[list[str]]:
@@ -173,7 +162,7 @@ def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
 def refresh_platform_days(session: Session, settings: AnalyticsSettings, now: datetime | None = None) -> PlatformRun:
     """One incremental run, in the caller's transaction (commit to keep it)."""
     now = now or utcnow()
-    watermark = _lock_watermark(session)
+    watermark = lock_watermark_row(session, MetricWatermarkRow, "name", WATERMARK)
     postgres = session.get_bind().dialect.name == "postgresql"
     lag = timedelta(seconds=settings.analytics_rollup_safety_lag_seconds if postgres else 0)
     upto = safe_upper_id(session, watermark.last_event_id, now, lag)

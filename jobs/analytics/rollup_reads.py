@@ -20,12 +20,10 @@ from sqlalchemy.orm import Session
 from jobs.analytics.models import ContentRollupRow, RollupGrain
 
 
-@dataclass(frozen=True)
-class ContentDay:
-    content_id: int
+class ViewRates:
+    """The two rates of any figures with views, likes, comments, shares and view ends."""
+
     views: int
-    unique_viewers: int
-    watch_seconds: float
     likes: int
     comments: int
     shares: int
@@ -38,6 +36,18 @@ class ContentDay:
     @property
     def completion_rate(self) -> float | None:
         return self.view_ends / self.views if self.views else None
+
+
+@dataclass(frozen=True)
+class ContentDay(ViewRates):
+    content_id: int
+    views: int
+    unique_viewers: int
+    watch_seconds: float
+    likes: int
+    comments: int
+    shares: int
+    view_ends: int
 
 
 def top_content(session: Session, day: date, limit: int = 10, creator_id: int | None = None) -> list[ContentDay]:

@@ -41,6 +41,7 @@ from jobs.analytics.models import (
     RollupWatermarkRow,
 )
 from jobs.analytics.settings import AnalyticsSettings
+from jobs.analytics.watermarks import lock_watermark_row
 from odyssey_workers.db.base import table_of, utcnow
 
 GRAIN_LENGTH = {RollupGrain.HOUR: timedelta(hours=1), RollupGrain.DAY: timedelta(days=1)}
@@ -96,24 +97,6 @@ def bucket_of(moment: datetime, grain: RollupGrain) -> datetime:
     """The start of the UTC hour or day holding ``moment``."""
     start = moment.replace(minute=0, second=0, microsecond=0)
     return start.replace(hour=0) if grain is RollupGrain.DAY else start
-
-
-def _lock_watermark(session: Session, grain: RollupGrain) -> RollupWatermarkRow:
-    """This grain's watermark row, locked until the run commits, so two runs at once serialize.
-
-    PostgreSQL: ``SELECT ... FOR UPDATE``; the second run waits, then reads the first one's
-    watermark and finds nothing new. SQLite: the session began with ``BEGIN IMMEDIATE``, so the
-    whole run already holds the database's one write lock.
-    """
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    session.execute(
-        insert(RollupWatermarkRow)
-        .values(grain=grain, last_event_id=0, updated_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["grain"])
-    )
-    locked = select(RollupWatermarkRow).where(RollupWatermarkRow.grain == grain).with_for_update()
-    # populate_existing: the row as committed by whoever held the lock before us.
-    return session.scalars(locked.execution_options(populate_existing=True)).one()
 
 
 def safe_upper_id(session: Session, after_id: int, now: datetime, lag: timedelta) -> int:
@@ -227,7 +210,7 @@ def run_rollup(
 ) -> RollupRun:
     """One incremental run of ``grain``'s rollup, in the caller's transaction (commit to keep it)."""
     now = now or utcnow()
-    watermark = _lock_watermark(session, grain)
+    watermark = lock_watermark_row(session, RollupWatermarkRow, "grain", grain)
     postgres = session.get_bind().dialect.name == "postgresql"
     lag = timedelta(seconds=settings.analytics_rollup_safety_lag_seconds if postgres else 0)
     upto = safe_upper_id(session, watermark.last_event_id, now, lag)

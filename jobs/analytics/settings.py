@@ -6,7 +6,8 @@ The stream's own bound, ``EVENT_STREAM_MAXLEN``, is the runtime's: producers rea
 
 from __future__ import annotations
 
-from typing import Annotated, Self
+from pathlib import Path
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 
@@ -14,6 +15,8 @@ from odyssey_workers.settings import DomainSettings, Settings, domain_settings
 
 ReportBaseUrl = Annotated[str, Field(pattern=r"^https?://[^\s/]+(/[^\s]*)?$")]
 """An http(s) URL with a host; a trailing slash is dropped when a link is made."""
+
+TrackerName = Literal["file", "mixpanel", "amplitude", "ga4"]
 
 
 class AnalyticsSettings(DomainSettings):
@@ -50,11 +53,44 @@ class AnalyticsSettings(DomainSettings):
     # (file:// locally; on S3 a presigned URL, which expires after an hour).
     analytics_report_base_url: ReportBaseUrl | None = None  # a link is this URL, "/", the report's key
 
-    # --- analytics: trackers (accepted; nothing forwards to them yet, doctor says so) ----------
-    mixpanel_token: SecretStr | None = None
+    # --- analytics: trackers ---------------------------------------------------------------------
+    # Where accepted events are forwarded (a JSON list, as ["file", "mixpanel"]). "file" writes what
+    # would be sent to ANALYTICS_TRACKER_FILE; each other tracker needs its keys below.
+    analytics_trackers: list[TrackerName] = ["file"]  # a JSON list of: file, mixpanel, amplitude, ga4
+    analytics_tracker_file: Path | None = None  # JSON lines; default: VAR_DIR/analytics/trackers.jsonl
+    analytics_forward_batch: Annotated[int, Field(ge=1, le=50_000)] = 5000  # events read per round
+    # At most 240: the run, plus one request in flight (ANALYTICS_TRACKER_TIMEOUT_SECONDS, at most 60),
+    # ends within the forward job's 300 s timeout. Shared by the trackers, each an equal part of what is left.
+    analytics_forward_time_budget_seconds: Annotated[int, Field(ge=1, le=240)] = 50  # one run, all trackers
+    analytics_tracker_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 10.0  # one HTTP request
+    analytics_tracker_attempts: Annotated[int, Field(ge=1, le=10)] = 4  # per request, on 429/5xx/no answer
+    analytics_tracker_backoff_seconds: Annotated[float, Field(ge=0, le=60)] = 1.0  # doubled each retry
+    amplitude_throttle_pause_seconds: Annotated[float, Field(ge=0, le=300)] = 30.0  # after a 429, as Amplitude asks
+    mixpanel_token: SecretStr | None = None  # the project token every event carries
+    mixpanel_api_secret: SecretStr | None = None  # the project's API secret: /import's basic auth
+    mixpanel_import_url: str = "https://api.mixpanel.com/import"
     amplitude_api_key: SecretStr | None = None
+    amplitude_url: str = "https://api2.amplitude.com/2/httpapi"  # the HTTP V2 API
     ga4_measurement_id: str | None = None
     ga4_api_secret: SecretStr | None = None
+    ga4_collect_url: str = "https://www.google-analytics.com/mp/collect"
+
+    @model_validator(mode="after")
+    def _chosen_trackers_have_keys(self) -> Self:
+        needs = {
+            "mixpanel": ("mixpanel_token", "mixpanel_api_secret"),
+            "amplitude": ("amplitude_api_key",),
+            "ga4": ("ga4_measurement_id", "ga4_api_secret"),
+        }
+        missing = [
+            f"{name.upper()} (ANALYTICS_TRACKERS names {tracker})"
+            for tracker in dict.fromkeys(self.analytics_trackers)
+            for name in needs.get(tracker, ())
+            if not getattr(self, name)
+        ]
+        if missing:
+            raise ValueError("missing " + ", ".join(missing))
+        return self
 
     @model_validator(mode="after")
     def _retention_outlasts_the_late_window(self) -> Self:

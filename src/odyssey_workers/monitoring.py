@@ -63,6 +63,15 @@ EVENT_OUTCOMES_KEY = f"{KEY_PREFIX}events"
 """One hash of the drained-event counts, a field per outcome."""
 
 
+TRACKER_OUTCOMES = ("forwarded", "dropped", "retried", "skipped")
+"""What forwarding to an outside tracker did, counted per tracker: events it took; events refused
+for good (by it, or unsendable to it); requests sent again after a busy answer; events left out
+on purpose (opted-out users, or no id to send without contact data)."""
+
+TRACKER_OUTCOMES_KEY = f"{KEY_PREFIX}trackers"
+"""One hash of the forwarding counts, a field per ``<tracker>:<outcome>``."""
+
+
 def _event_key(event: str) -> str:
     return f"{KEY_PREFIX}jobs:{event}"
 
@@ -143,6 +152,15 @@ def add_event_outcomes(pipeline: Pipeline, counts: Mapping[str, int]) -> None:
             pipeline.hincrby(EVENT_OUTCOMES_KEY, outcome, count)
 
 
+def add_tracker_outcomes(pipeline: Pipeline, tracker: str, counts: Mapping[str, int]) -> None:
+    """Queue one tracker's counts on a pipeline the caller executes (after the cursor moved)."""
+    for outcome, count in counts.items():
+        if outcome not in TRACKER_OUTCOMES:
+            raise ValueError(f"unknown tracker outcome {outcome!r} (outcomes: {', '.join(TRACKER_OUTCOMES)})")
+        if count:
+            pipeline.hincrby(TRACKER_OUTCOMES_KEY, f"{tracker}:{outcome}", count)
+
+
 def _decode(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
@@ -214,6 +232,8 @@ class QueueCollector(Collector):
             events.add_metric([], outcomes.get(outcome, 0.0))
             yield events
 
+        yield from self._tracker_metrics()
+
         histogram = HistogramMetricFamily(
             "odyssey_job_duration_seconds",
             "How long job attempts ran, per job name and outcome (finished or failed).",
@@ -231,6 +251,28 @@ class QueueCollector(Collector):
                     buckets.append(("+Inf" if bound == math.inf else str(bound), cumulative))
                 histogram.add_metric([job_name, outcome], buckets, float(fields.get(f"{outcome}:sum", 0)))
         yield histogram
+
+    def _tracker_metrics(self) -> Iterable[Metric]:
+        names = {
+            "forwarded": ("odyssey_tracker_events_forwarded", "Events an outside tracker took, per tracker."),
+            "dropped": ("odyssey_tracker_events_dropped", "Events refused for good by a tracker or unsendable to it."),
+            "retried": ("odyssey_tracker_requests_retried", "Tracker requests sent again after 429, 5xx or no answer."),
+            "skipped": (
+                "odyssey_tracker_events_skipped",
+                "Events left out of forwarding on purpose (opted-out users, or no id to send).",
+            ),
+        }
+        counted: dict[str, dict[str, float]] = {outcome: {} for outcome in TRACKER_OUTCOMES}
+        for field_name, value in self.connection.hgetall(TRACKER_OUTCOMES_KEY).items():
+            tracker, _, outcome = _decode(field_name).rpartition(":")
+            if outcome in counted and tracker:
+                counted[outcome][tracker] = float(value)
+        for outcome in TRACKER_OUTCOMES:
+            name, help_text = names[outcome]
+            family = CounterMetricFamily(name, help_text, labels=["tracker"])
+            for tracker, total in sorted(counted[outcome].items()):
+                family.add_metric([tracker], total)
+            yield family
 
 
 def metrics_registry(connection: Redis) -> CollectorRegistry:

@@ -72,7 +72,8 @@ def test_doctor_finds_every_part_working_and_leaves_no_probe_behind(
         "detail": "EMAIL_PROVIDER=outbox; using: file outbox under var/",
     }
     assert "email: SendGrid" not in checks  # neither selected nor configured: nothing to say
-    assert not [part for part in checks if part.startswith(("analytics", "moderation"))]
+    assert checks["analytics: JSON-lines file"]["status"] == "default"  # the default tracker, and where it writes
+    assert not [part for part in checks if part.startswith(("analytics: Mixpanel", "moderation"))]
     storage = var_dir / "storage"
     assert storage.is_dir()  # the probe was written there...
     assert [path for path in storage.rglob("*") if path.is_file()] == []  # ...and removed
@@ -151,20 +152,31 @@ def test_doctor_says_a_configured_selected_provider_is_ok_and_names_its_selector
     assert "email: provider" not in checks
 
 
-def test_doctor_says_plainly_that_nothing_reads_the_analytics_keys(
+def test_doctor_says_which_analytics_trackers_are_configured_and_chosen(
     env: dict[str, str], redis_conn: Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MIXPANEL_TOKEN", "mp-secret-token")
     reset_runtime_caches()
     code, checks, _ = doctor()
-    assert code == 0  # a key nothing reads is no failure
-    assert checks["setting: MIXPANEL_TOKEN"] == {
-        "part": "setting: MIXPANEL_TOKEN",
+    assert code == 0  # a key set for a tracker not chosen is no failure
+    assert checks["analytics: Mixpanel"] == {
+        "part": "analytics: Mixpanel",
         "status": "warn",
-        "detail": "set, but nothing reads it: no analytics forwarding exists yet",
+        "detail": "MIXPANEL_TOKEN set but not used: ANALYTICS_TRACKERS is file, not mixpanel; "
+        "using: not forwarded there",
     }
-    assert not any("configured" in row["detail"] for part, row in checks.items() if "MIXPANEL" in part)
-    assert "mp-secret-token" not in json.dumps(checks)
+    monkeypatch.setenv("ANALYTICS_TRACKERS", '["file", "mixpanel"]')
+    monkeypatch.setenv("MIXPANEL_API_SECRET", "mp-api-secret")
+    reset_runtime_caches()
+    code, checks, _ = doctor()
+    assert code == 0
+    assert checks["analytics: Mixpanel"]["status"] == "ok"
+    assert checks["analytics: Mixpanel"]["detail"] == (
+        "configured (ANALYTICS_TRACKERS=mixpanel) (MIXPANEL_TOKEN, MIXPANEL_API_SECRET)"
+    )
+    assert checks["analytics: JSON-lines file"]["status"] == "default"
+    assert "analytics: Amplitude" not in checks  # neither chosen nor configured: nothing to say
+    assert "mp-secret-token" not in json.dumps(checks) and "mp-api-secret" not in json.dumps(checks)
 
 
 def _read_outside_settings(name: str) -> list[Path]:

@@ -192,6 +192,7 @@ ANALYTICS_ENTRIES = {
     "analytics.partitions",
     "platform_metrics.daily",
     "analytics.preferences",
+    "analytics.forward_events",
     "retention_report.monthly",
     "platform_report.monthly",
 }
@@ -220,6 +221,7 @@ def test_the_shipped_file_holds_the_twelve_platform_entries_plus_billing_and_val
     assert entries["platform_metrics.monthly"].cron == "0 9 1 * *"
     assert entries["maintenance.weekly"].enabled and entries["maintenance.weekly"].job == "system.maintenance"
     assert entries["analytics.drain_events"].enabled and entries["analytics.drain_events"].cron == "* * * * *"
+    assert entries["analytics.forward_events"].enabled and entries["analytics.forward_events"].cron == "* * * * *"
     payments = {e.job for e in entries.values() if e.area == "payments"}
     assert payments == {
         "payments.run_weekly_payouts",

@@ -1,7 +1,7 @@
 """analytics: user behaviour (retention cohorts, user affinities) and their watermarks
 
 Revision ID: 0403
-Revises: 0401
+Revises: 0402
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0403"
-down_revision: str | None = "0401"
+down_revision: str | None = "0402"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -6,9 +6,8 @@ exits 1 when any check fails. Checks never print a secret, only which variables 
 
 It reports only what exists: each domain adds its own lines (``jobs/<domain>/doctor.py``): a
 provider line for each provider its code can use (with the setting that selects it), and a
-plain "nothing reads it" warning for an accepted setting that no code reads yet (the analytics
-trackers' keys, ``VAPID_PUBLIC_KEY``). There is no analytics or moderation line: neither
-domain has code yet.
+plain "nothing reads it" warning for an accepted setting that no code reads yet
+(``VAPID_PUBLIC_KEY``). Analytics says which trackers events are forwarded to.
 """
 
 from __future__ import annotations
@@ -206,7 +205,8 @@ def check_providers(
 
 def domain_doctors() -> list[ModuleType]:
     """Each domain's ``doctor`` module: ``PROVIDERS``, ``SELECTORS``, ``UNREAD`` and
-    ``settings_for(settings)`` (the settings model those fields live on)."""
+    ``settings_for(settings)`` (the settings model those fields live on); optionally
+    ``more_checks(settings)``, lines no provider describes (a local default's whereabouts)."""
     from odyssey_workers.domains import import_part
 
     return import_part("doctor")
@@ -228,6 +228,8 @@ def check_domains(settings: Settings) -> list[Check]:
     checks: list[Check] = []
     for module in domain_doctors():
         checks.extend(check_providers(module.settings_for(settings), module.PROVIDERS, module.SELECTORS, module.UNREAD))
+        if hasattr(module, "more_checks"):
+            checks.extend(module.more_checks(settings))
     return checks
 
 
