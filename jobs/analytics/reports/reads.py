@@ -20,11 +20,13 @@ from sqlalchemy.orm import Session
 from jobs.analytics.contracts import EventType
 from jobs.analytics.models import AnalyticsEventRow, ContentRollupRow, CreatorRollupRow, PlatformRollupRow, RollupGrain
 from jobs.analytics.reports.periods import Period
+from jobs.analytics.rollup_reads import ViewRates
 
 
 @dataclass
-class Counts:
-    """A rollup row's numbers; ``add`` sums another's in (unique viewers are not summable: see module)."""
+class Counts(ViewRates):
+    """A rollup row's numbers; ``add`` sums another's in (unique viewers are not summable: see
+    module). The engagement and completion rates are ``rollup_reads.ViewRates``'."""
 
     views: int = 0
     unique_viewers: int = 0
@@ -47,20 +49,6 @@ class Counts:
         for f in fields(self):
             if f.name != "unique_viewers":
                 setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
-
-    @property
-    def interactions(self) -> int:
-        return self.likes + self.comments + self.shares
-
-    @property
-    def engagement_rate(self) -> float | None:
-        """(likes + comments + shares) / views, as ``rollup_reads`` defines it."""
-        return self.interactions / self.views if self.views else None
-
-    @property
-    def completion_rate(self) -> float | None:
-        """view_ends / views, as ``rollup_reads`` defines it."""
-        return self.view_ends / self.views if self.views else None
 
 
 def platform_buckets(session: Session, grain: RollupGrain, start: datetime, end: datetime) -> list[Counts]:
