@@ -18,7 +18,9 @@ from jobs.analytics.reports.model import Number, Report, Table, Unit
 from jobs.analytics.reports.page import render_page
 from jobs.analytics.reports.periods import Grain, ReportError, parse_period
 from jobs.analytics.reports.store import store_report
+from jobs.analytics.revenue import revenue_months
 from odyssey_workers.cli import main
+from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import PayloadError
 from odyssey_workers.queues import enqueue
 from odyssey_workers.storage import StoredObject, get_storage
@@ -28,10 +30,15 @@ from tests.analytics.report_support import (
     WEEK,
     compute_behaviour_and_platform_days,
     csv_numbers,
+    csv_values,
+    page_numbers,
     page_text,
     render,
     store_week_of_events,
 )
+from tests.analytics.test_revenue import a_quarter
+
+__all__ = ["a_quarter"]  # the fixture (payments' plans, subscriptions and daily rows), used here
 
 
 def test_the_daily_engagement_report_counts_the_day_by_hour_and_its_top_content(database_url: str) -> None:
@@ -285,3 +292,24 @@ def test_text_from_the_data_is_escaped_and_the_page_allows_no_script() -> None:
 def test_a_number_that_is_not_finite_is_refused() -> None:
     with pytest.raises(ValueError, match="not a finite number"):
         Number("totals.views", "Views", float("nan"), Unit.COUNT)
+
+
+def test_the_monthly_platform_report_shows_each_currencys_revenue_as_the_revenue_module_gives_it(
+    a_quarter: dict[str, int],
+) -> None:
+    [stored] = render("platform_monthly", "2026-03")
+
+    numbers = csv_numbers(stored)
+    with session_scope() as session:
+        [usd] = revenue_months(session, "2026-03", "2026-03", "USD")
+        [eur] = revenue_months(session, "2026-03", "2026-03", "EUR")
+    assert usd.payments is not None and eur.payments is not None
+    assert (numbers["revenue.USD.mrr_start"], numbers["revenue.USD.mrr_end"]) == (usd.mrr.mrr_start, usd.mrr.mrr_end)
+    assert (numbers["revenue.USD.gross_revenue"], numbers["revenue.USD.refunds"]) == (4000, 300)  # payments' rows
+    assert (numbers["revenue.USD.arpu"], numbers["revenue.USD.churn_rate"]) == (1000, 0.5)
+    assert (numbers["revenue.EUR.gross_revenue"], numbers["revenue.EUR.commission"]) == (900, 180)
+    assert numbers["revenue.EUR.mrr_end"] == eur.mrr.mrr_end
+    page = page_numbers(stored)
+    assert {m: v["value"] for m, v in page.found.items() if m.startswith("revenue.")} == {
+        m: value for m, value in csv_values(stored).items() if m.startswith("revenue.")
+    }
