@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 from redis import Redis
+from rq import Queue
+from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
-from jobs.analytics.report_jobs import notification_key
+from jobs.analytics.report_jobs import notification_key, performance_report
 from jobs.analytics.reports.periods import Grain, last_complete, parse_period
 from jobs.notifications.models import Delivery, Notification
 from odyssey_workers.db.models import Creator, User
@@ -119,3 +121,21 @@ def test_with_no_period_the_jobs_take_the_last_complete_day_and_week() -> None:
     assert last_complete(Grain.MONTH, monday_morning).label == "2026-10"
     assert last_complete(Grain.WEEK, datetime(2027, 1, 4, 7, 0, tzinfo=UTC)).label == "2026-W53"
     assert last_complete(Grain.MONTH, datetime(2027, 1, 1, 8, 30, tzinfo=UTC)).label == "2026-12"
+
+
+def test_a_creator_with_no_creator_row_gets_a_report_but_no_notification(
+    env: dict[str, str], redis_conn: Redis
+) -> None:
+    store_week_of_events()
+    with session_scope() as session:  # only creator 3 is on the platform; the events also name 5
+        user = User(email="ana@example.com")
+        session.add(user)
+        session.flush()
+        session.add(Creator(id=3, user_id=user.id, handle="c3"))
+
+    result = performance_report(WEEK)  # in this process: notify is enqueued, not run
+
+    assert (result["creator_reports"], result["notified_creators"], result["unknown_creators"]) == (2, [3], [5])
+    assert get_storage().exists(f"reports/analytics/performance/{WEEK}/creator-5/performance-{WEEK}.html")
+    [queued] = Queue("high", connection=redis_conn, serializer=JSONSerializer).get_jobs()
+    assert queued.kwargs["event"] == "creator_weekly_report" and queued.kwargs["recipients"] == [user.id]
