@@ -5,7 +5,7 @@ The monthly ones render what other jobs computed: the retention cohorts ``analyt
 stored, the platform days ``analytics.platform_daily`` / ``analytics.platform_metrics`` stored; they
 are scheduled half an hour after those.
 
-Each renders from the rollups into storage (``reports.kinds.render_reports``). The weekly job
+Each renders from the stored analytics into storage (``reports.kinds.render_reports``). The weekly job
 also tells each creator their report is ready by enqueuing ``notifications.notify`` with the
 dedupe key ``analytics.performance_report:<week>:creator-<id>``: notify writes one notification
 per (key, user), so a second run of the same week (a retry, a manual re-run) notifies no one

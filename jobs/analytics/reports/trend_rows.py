@@ -1,5 +1,6 @@
 """Trend rows for the reports: a metric's value, the one a week before, the week-over-week change,
-its z-score against the trailing baseline and the anomaly flag, all from ``jobs.analytics.trends``.
+its z-score against the trailing baseline and the anomaly flag, from ``jobs.analytics.trends``
+(all but a weekly report's change, below).
 
 A daily report reads each metric's daily series up to its day and takes ``trends.trend`` of it as
 is (the change is against the same weekday a week before). A weekly report takes ``trend`` of the
