@@ -8,8 +8,14 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, func, select
 
 from jobs.analytics.models import AnalyticsEventRow
-from jobs.analytics.partitions import estimated_rows, exact_rows, existing_partitions, is_postgres, month_start
-from jobs.analytics.retention_jobs import retention_cut
+from jobs.analytics.partitions import (
+    estimated_rows,
+    exact_rows,
+    existing_partitions,
+    is_postgres,
+    month_start,
+    retention_cut,
+)
 from jobs.analytics.settings import AnalyticsSettings
 
 NEXT_RUN = "the next analytics.maintain_partitions"

@@ -47,6 +47,11 @@ def add_months(month: datetime, count: int) -> datetime:
     return datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
 
 
+def retention_cut(now: datetime, retention_months: int) -> datetime:
+    """The first instant kept: events that happened before it have expired."""
+    return add_months(month_start(now), -retention_months)
+
+
 def months_between(first: datetime, last: datetime) -> list[datetime]:
     """Every month from ``first``'s to ``last``'s, both included."""
     months, month = [], month_start(first)

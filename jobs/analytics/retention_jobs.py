@@ -32,6 +32,7 @@ from jobs.analytics.partitions import (
     is_postgres,
     month_start,
     months_between,
+    retention_cut,
 )
 from jobs.analytics.settings import AnalyticsSettings, analytics_settings
 from odyssey_workers.db.base import utcnow
@@ -41,11 +42,6 @@ logger = logging.getLogger(__name__)
 
 SQLITE_EXPIRY_CHUNK = 5000
 """Expired rows deleted per transaction on SQLite."""
-
-
-def retention_cut(now: datetime, retention_months: int) -> datetime:
-    """The first instant kept: events that happened before it have expired."""
-    return add_months(month_start(now), -retention_months)
 
 
 def expired(partitions: list[Partition], cut: datetime) -> list[Partition]:

@@ -14,7 +14,8 @@ from sqlalchemy import event, select, text
 
 from jobs.analytics import retention_jobs
 from jobs.analytics.models import AnalyticsEventRow
-from jobs.analytics.retention_jobs import maintain, retention_cut
+from jobs.analytics.partitions import retention_cut
+from jobs.analytics.retention_jobs import maintain
 from jobs.analytics.settings import AnalyticsSettings, analytics_settings
 from odyssey_workers.cli import main
 from odyssey_workers.db.session import get_engine, session_scope
