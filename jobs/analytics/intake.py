@@ -20,13 +20,13 @@ from redis import Redis
 from sqlalchemy.exc import DataError, IntegrityError
 
 from jobs.analytics import stream
+from jobs.analytics.bulk_insert import insert_if_absent
 from jobs.analytics.live_counting import count_new_views
 from jobs.analytics.models import AnalyticsEventRow, RejectedEventRow, RejectReason
 from jobs.analytics.settings import AnalyticsSettings, analytics_settings
 from jobs.analytics.validation import SortedEntries, StreamEntry, set_aside, sort_entries
 from odyssey_workers.connection import get_redis
 from odyssey_workers.db.base import utcnow
-from odyssey_workers.db.idempotent import insert_if_absent
 from odyssey_workers.db.session import session_scope
 
 logger = logging.getLogger(__name__)
