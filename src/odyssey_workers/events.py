@@ -93,6 +93,6 @@ def track_many(
             for _event_id, text in encoded[start : start + chunk_size]:
                 # What ``xadd(..., maxlen=maxlen, approximate=True)`` sends, without its per-call
                 # argument checks: a bulk producer sends hundreds of thousands.
-                pipe.execute_command("XADD", EVENT_STREAM, "MAXLEN", "~", maxlen, "*", EVENT_FIELD, text)
+                pipe.execute_command("XADD", EVENT_STREAM, "MAXLEN", "~", maxlen, "*", EVENT_FIELD, text)  # type: ignore[no-untyped-call]
             pipe.execute()
     return [event_id for event_id, _text in encoded]
