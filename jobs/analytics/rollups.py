@@ -22,6 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
     case,
     cast,
+    delete,
     distinct,
     func,
     literal,
@@ -248,6 +249,51 @@ def run_rollup(
     return run
 
 
+def _buckets_between(session: Session, grain: RollupGrain, upto_id: int) -> list[datetime]:
+    """Every bucket holding an event of id <= ``upto_id``, oldest first: from the first event's
+    bucket to the last's, keeping those with an event (one indexed probe per bucket)."""
+    events = AnalyticsEventRow
+    first, last = session.execute(
+        select(func.min(events.occurred_at), func.max(events.occurred_at)).where(events.id <= upto_id)
+    ).one()
+    if first is None:
+        return []
+    held, start, length = [], bucket_of(first, grain), GRAIN_LENGTH[grain]
+    while start <= last:
+        in_bucket = events.occurred_at >= start, events.occurred_at < start + length, events.id <= upto_id
+        if session.scalar(select(literal(1)).where(*in_bucket).limit(1)) is not None:
+            held.append(start)
+        start += length
+    return held
+
+
+def rebuild_rollup(
+    session: Session, grain: RollupGrain, settings: AnalyticsSettings, now: datetime | None = None
+) -> RollupRun:
+    """``grain``'s rollup recomputed from every raw event, in the caller's transaction.
+
+    For after a rollup table was lost or its semantics changed: every row of the grain is deleted,
+    every bucket holding an event is recomputed (also those past the late window, which an
+    incremental run leaves as they are: here the operator asked for all of it), and the watermark
+    is set to the events read, so the next incremental run goes on from there. Holds the same lock
+    as an incremental run, so the two never interleave.
+    """
+    now = now or utcnow()
+    watermark = _lock_watermark(session, grain)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    lag = timedelta(seconds=settings.analytics_rollup_safety_lag_seconds if postgres else 0)
+    upto = safe_upper_id(session, 0, now, lag)
+    run = RollupRun(grain=grain, from_event_id=0, to_event_id=upto)
+    for model, _key in ROLLUPS:
+        session.execute(delete(model).where(model.grain == grain))
+    run.events_read = session.scalar(select(func.count()).where(AnalyticsEventRow.id <= upto)) or 0
+    for start in _buckets_between(session, grain, upto):
+        run.rows_written += recompute_bucket(session, grain, start)
+        run.buckets.append(start)
+    watermark.last_event_id, watermark.updated_at = upto, now
+    return run
+
+
 def _count_in(session: Session, after_id: int, upto_id: int, start: datetime, grain: RollupGrain) -> int:
     events = AnalyticsEventRow
     return (
@@ -270,7 +316,10 @@ def describe(runs: Iterable[RollupRun]) -> list[str]:
         if run.to_event_id == run.from_event_id:
             lines.append(f"{run.grain.value} rollup: nothing new since event {run.from_event_id}")
             continue
-        buckets = ", ".join(f"{bucket:%Y-%m-%d %H:%M}" for bucket in run.buckets) or "none"
+        named = [f"{bucket:%Y-%m-%d %H:%M}" for bucket in run.buckets]
+        # A rebuild recomputes hundreds: the line names the first and the last.
+        buckets = ", ".join(named) if len(named) <= 6 else f"{named[0]} .. {named[-1]} ({len(named)} buckets)"
+        buckets = buckets or "none"
         lines.append(
             f"{run.grain.value} rollup: events {run.from_event_id + 1}..{run.to_event_id} "
             f"({run.events_read:,} read), buckets recomputed: {buckets}; {run.rows_written} rows written"
