@@ -10,6 +10,7 @@ The read side (``top_content``, the derived rates) is ``rollup_reads``; this mod
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -30,6 +31,7 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from jobs.analytics.contracts import EventType
@@ -194,33 +196,37 @@ def _aggregate(key_name: str | None, start: datetime, end: datetime) -> Select[A
     return joined.select_from(counted_sub.outerjoin(watched, counted_sub.c[key_name] == watched.c[key_name]))
 
 
-UPSERT_CHUNK = 500
-"""Rows per INSERT: 18 columns each stays far below SQLite's 32,766 and PostgreSQL's 65,535 parameters."""
+def _upsert_from(session: Session, model: Rollup, grain: RollupGrain, start: datetime, rows: Select[Any]) -> int:
+    """Write ``rows`` (one bucket's aggregate) into ``model``'s table with one ``INSERT ... SELECT
+    ... ON CONFLICT DO UPDATE``, inside the database; returns the rows written.
 
-
-def _upsert(session: Session, model: Rollup, rows: list[dict[str, Any]]) -> None:
+    The rows never come to Python: sending a bucket of thousands of content back as a multi-row
+    VALUES cost far more than computing it (SQLAlchemy compiles one bind parameter per value).
+    """
     table = table_of(model)
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     [unique] = [constraint for constraint in table.constraints if isinstance(constraint, UniqueConstraint)]
     key_columns = [column.name for column in unique.columns]
-    for first in range(0, len(rows), UPSERT_CHUNK):
-        statement = insert(table).values(rows[first : first + UPSERT_CHUNK])
-        updated = {name: statement.excluded[name] for name in rows[0] if name not in key_columns}
-        session.execute(statement.on_conflict_do_update(index_elements=key_columns, set_=updated))
+    aggregate = rows.subquery()
+    stamps = {"grain": grain, "bucket_start": start, "computed_at": utcnow()}
+    source = select(
+        *(literal(value, type_=table.c[name].type).label(name) for name, value in stamps.items()), *aggregate.c
+    )
+    # WHERE: SQLite reads "ON" after a SELECT's join as the join's; a WHERE ends the SELECT first.
+    statement = insert(table).from_select([*stamps, *aggregate.c.keys()], source.where(true()))
+    updated = {name: statement.excluded[name] for name in [*stamps, *aggregate.c.keys()] if name not in key_columns}
+    upsert = statement.on_conflict_do_update(index_elements=key_columns, set_=updated)
+    # preserve_rowcount: SQLAlchemy keeps an INSERT's row count only when asked (psycopg's is exact).
+    result = session.execute(upsert.execution_options(preserve_rowcount=True))
+    return int(typing.cast(CursorResult[Any], result).rowcount)  # an INSERT's result is a cursor's
 
 
 def recompute_bucket(session: Session, grain: RollupGrain, start: datetime) -> int:
     """Rewrite every rollup row of one bucket from the raw events; returns the rows written."""
     end = start + GRAIN_LENGTH[grain]
-    now, written = utcnow(), 0
-    for model, key_name in ROLLUPS:
-        rows = [
-            {**dict(row._mapping), "grain": grain, "bucket_start": start, "computed_at": now}
-            for row in session.execute(_aggregate(key_name, start, end))
-        ]
-        _upsert(session, model, rows)
-        written += len(rows)
-    return written
+    return sum(
+        _upsert_from(session, model, grain, start, _aggregate(key_name, start, end)) for model, key_name in ROLLUPS
+    )
 
 
 def run_rollup(
