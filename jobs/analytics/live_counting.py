@@ -6,7 +6,8 @@ its window) or be a duplicate of one stored earlier, and neither may show up as 
 learns which events are new from the database itself: a stored row's ``received_at`` is the clock
 of the drain run that stored it, so the rows of the batch's ids carrying this batch's clock are
 exactly the new ones (two runs would have to read their clocks in the same microsecond, and
-hold the same event, to be confused). A batch delivered again (a drain died before ``XACK``) finds its rows with
+hold the same event, to be confused). When a batch met no duplicate at all, every row it meant to
+store is new, and the drain passes those rows instead: no read-back. A batch delivered again (a drain died before ``XACK``) finds its rows with
 the earlier clock and counts nothing; a drain that dies between its commit and this count leaves
 those views out of the live figures (they are stored all the same): "right now" may miss a
 batch after a crash, and never counts one twice.
@@ -19,9 +20,10 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from redis import Redis
 from sqlalchemy import select
@@ -138,8 +140,27 @@ def write_counts(connection: Redis, views: Iterable[NewView], now: datetime, ret
     return counted
 
 
+def _views_of(rows: Iterable[Mapping[str, Any]]) -> list[NewView]:
+    views = []
+    for row in rows:
+        if row["type"] is EventType.VIEW_START:
+            user_id = row["user_id"]
+            viewer = f"u:{user_id}" if user_id is not None else f"a:{row['anonymous_id']}"
+            views.append(NewView(row["content_id"], row["creator_id"], viewer, row["occurred_at"]))
+    return views
+
+
 def count_new_views(
-    connection: Redis, entries: Sequence[StreamEntry], stored_at: datetime, retention_minutes: int
+    connection: Redis,
+    entries: Sequence[StreamEntry],
+    stored_at: datetime,
+    retention_minutes: int,
+    stored_rows: Iterable[Mapping[str, Any]] | None = None,
 ) -> int:
-    """The drain's call, after a batch's commit: count the batch's new views; returns how many."""
-    return write_counts(connection, new_views(entries, stored_at), stored_at, retention_minutes)
+    """The drain's call, after a batch's commit: count the batch's new views; returns how many.
+
+    ``stored_rows``: the ``analytics_events`` rows of the batch when the drain knows it stored
+    every one of them (it met no duplicate); the views are taken from those, with no read-back.
+    """
+    views = _views_of(stored_rows) if stored_rows is not None else new_views(entries, stored_at)
+    return write_counts(connection, views, stored_at, retention_minutes)
