@@ -6,14 +6,15 @@ its window) or be a duplicate of one stored earlier, and neither may show up as 
 learns which events are new from the database itself: a stored row's ``received_at`` is the clock
 of the drain run that stored it, so the rows of the batch's ids carrying this batch's clock are
 exactly the new ones (two runs would have to read their clocks in the same microsecond, and
-hold the same event, to be confused). When a batch met no duplicate at all, every row it meant to
-store is new, and the drain passes those rows instead: no read-back. A batch delivered again (a drain died before ``XACK``) finds its rows with
-the earlier clock and counts nothing; a drain that dies between its commit and this count leaves
-those views out of the live figures (they are stored all the same): "right now" may miss a
-batch after a crash, and never counts one twice.
+hold the same event, to be confused). When a batch met no duplicate at all, every row it meant
+to store is new, and the drain passes those rows instead: no read-back. A batch delivered again
+(a drain died before ``XACK``) finds its rows with the earlier clock and counts nothing; a drain
+that dies between its commit and this count leaves those views out of the live figures (they are
+stored all the same): "right now" may miss a batch after a crash, and never counts one twice.
 
 Late events are not counted live: one that happened before the live retention would land in a
-minute whose keys are gone or about to go. A batch's Redis writes are one script call (one round trip, applied at once).
+minute whose keys are gone or about to go. A batch's Redis writes are one script call (one round
+trip, applied at once).
 """
 
 from __future__ import annotations
