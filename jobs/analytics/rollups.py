@@ -28,6 +28,7 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    text,
     true,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -117,6 +118,20 @@ def _lock_watermark(session: Session, grain: RollupGrain) -> RollupWatermarkRow:
     locked = select(RollupWatermarkRow).where(RollupWatermarkRow.grain == grain).with_for_update()
     # populate_existing: the row as committed by whoever held the lock before us.
     return session.scalars(locked.execution_options(populate_existing=True)).one()
+
+
+AGGREGATION_WORK_MEM = "32MB"
+"""PostgreSQL's memory per sort or hash of a rollup query (its default, 4 MB, spills a busy day's
+distinct viewers to disk)."""
+
+
+def _tune_for_aggregation(session: Session) -> None:
+    """For the rest of the rollup's transaction on PostgreSQL: no JIT (at 10 million events,
+    compiling each bucket's query took a third of its time, and every bucket is a new query) and
+    a larger ``work_mem``. ``SET LOCAL`` ends with the transaction; SQLite has neither."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL jit = off"))
+        session.execute(text(f"SET LOCAL work_mem = '{AGGREGATION_WORK_MEM}'"))
 
 
 def safe_upper_id(session: Session, after_id: int, now: datetime, lag: timedelta) -> int:
@@ -235,6 +250,7 @@ def run_rollup(
     """One incremental run of ``grain``'s rollup, in the caller's transaction (commit to keep it)."""
     now = now or utcnow()
     watermark = _lock_watermark(session, grain)
+    _tune_for_aggregation(session)
     postgres = session.get_bind().dialect.name == "postgresql"
     lag = timedelta(seconds=settings.analytics_rollup_safety_lag_seconds if postgres else 0)
     upto = safe_upper_id(session, watermark.last_event_id, now, lag)
@@ -286,6 +302,7 @@ def rebuild_rollup(
     """
     now = now or utcnow()
     watermark = _lock_watermark(session, grain)
+    _tune_for_aggregation(session)
     postgres = session.get_bind().dialect.name == "postgresql"
     lag = timedelta(seconds=settings.analytics_rollup_safety_lag_seconds if postgres else 0)
     upto = safe_upper_id(session, 0, now, lag)
