@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -47,3 +48,15 @@ def cpu_seconds_of_children() -> Iterator[list[float]]:
     yield out
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     out.append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory since it started its program, in MiB.
+
+    Read from ``/proc/self/status`` (VmHWM): ``getrusage``'s ``ru_maxrss`` carries the parent's
+    peak across fork and exec on Linux, so a fresh child would report the benchmark's own peak.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status: peak memory is measured on Linux only")

@@ -36,7 +36,7 @@ from jobs.analytics.reports.kinds import REPORT_KINDS, render_reports, report_ki
 from jobs.analytics.reports.periods import ReportError, last_complete, parse_period
 from jobs.analytics.revenue import revenue_lines, revenue_months
 from jobs.analytics.rollup_reads import top_content, top_content_lines
-from jobs.analytics.rollups import describe, run_rollup
+from jobs.analytics.rollups import describe, rebuild_rollup, run_rollup
 from jobs.analytics.settings import analytics_settings
 from jobs.analytics.stream import intake_status
 from jobs.analytics.trends import platform_trends, trend_label
@@ -131,12 +131,17 @@ def live(minutes: int, top: int) -> None:
 @analytics.command()
 @click.option("--hourly", "grains", flag_value="hour", multiple=True, help="Run the hourly rollup.")
 @click.option("--daily", "grains", flag_value="day", multiple=True, help="Run the daily rollup.")
-def rollup(grains: tuple[str, ...]) -> None:
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Recompute every bucket from all raw events (past the late window too), not only what is new.",
+)
+def rollup(grains: tuple[str, ...], rebuild: bool) -> None:
     """Run the hourly and/or daily rollup now, in this process (both when neither is named)."""
     chosen = [RollupGrain(grain) for grain in dict.fromkeys(grains)] or [RollupGrain.HOUR, RollupGrain.DAY]
     for grain in chosen:
         with session_scope() as session:  # one transaction per rollup, as the jobs do
-            run = run_rollup(session, grain, analytics_settings())
+            run = (rebuild_rollup if rebuild else run_rollup)(session, grain, analytics_settings())
         for line in describe([run]):
             click.echo(line)
 

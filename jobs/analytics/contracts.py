@@ -20,6 +20,9 @@ from odyssey_workers.catalog import Id, Payload, declare
 PROPERTIES_MAX_BYTES = 8 * 1024
 """The largest ``properties`` object, as compact JSON in UTF-8, in bytes."""
 
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+"""Made once: ``json.dumps`` with options builds a new encoder on every call, per event."""
+
 TEXT_ID = r"^[A-Za-z0-9_.:-]+$"
 """Event, anonymous and session ids: printable, no spaces (uuid4 hex is the usual form)."""
 
@@ -82,8 +85,10 @@ class AnalyticsEvent(BaseModel):
     @field_validator("properties")
     @classmethod
     def _small(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if not value:  # most events carry none: "{}" is 2 bytes and finite, no need to encode it
+            return value
         try:
-            text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+            text = _COMPACT_JSON.encode(value)
         except ValueError:  # the JSON parser takes NaN and Infinity; no database's JSON column does
             raise PydanticCustomError(
                 "non_finite_number", "properties holds NaN or Infinity, not a JSON number"

@@ -17,11 +17,13 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from redis import Redis
 from sqlalchemy.exc import DataError, IntegrityError
 
 from jobs.analytics import stream
+from jobs.analytics.bulk_insert import insert_if_absent
 from jobs.analytics.event_dedupe import lock_for_batch, not_stored_yet
 from jobs.analytics.live_counting import count_new_views
 from jobs.analytics.models import EVENT_KEY, AnalyticsEventRow, RejectedEventRow, RejectReason
@@ -30,7 +32,6 @@ from jobs.analytics.settings import AnalyticsSettings, analytics_settings
 from jobs.analytics.validation import SortedEntries, StreamEntry, set_aside, sort_entries
 from odyssey_workers.connection import get_redis
 from odyssey_workers.db.base import utcnow
-from odyssey_workers.db.idempotent import insert_if_absent
 from odyssey_workers.db.session import get_engine, session_scope
 
 logger = logging.getLogger(__name__)
@@ -82,21 +83,31 @@ def store_batch(entries: list[StreamEntry], now: datetime, late_window: timedelt
     every run and hold up the whole stream behind it; so it is halved until the refused entry
     is alone, and that entry is set aside as ``unstorable`` with the database's reason.
     """
+    return _store(entries, now, late_window)[0]
+
+
+def _store(
+    entries: list[StreamEntry], now: datetime, late_window: timedelta
+) -> tuple[DrainCounts, list[dict[str, Any]] | None]:
+    """``store_batch``, also returning the rows of the events it stored when it stored every good
+    one (no duplicate, nothing halved): then the live count needs no read-back to tell them."""
     oldest_month = month_start(now - late_window)  # every event accepted now happened after it
     try:
-        return _write(sort_entries(entries, now, late_window), oldest_month)
+        rows = sort_entries(entries, now, late_window)
+        counts = _write(rows, oldest_month)
+        return counts, (rows.accepted if counts.duplicate == 0 else None)
     except (DataError, IntegrityError) as exc:
         if len(entries) == 1:
             reason = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
             row = set_aside(entries[0], RejectReason.UNSTORABLE, f"the database refused it: {reason}", now)
-            return _write(SortedEntries(rejected=[row]), oldest_month)
+            return _write(SortedEntries(rejected=[row]), oldest_month), None
         logger.warning(
             "the database refused a batch of %d events (%s); halving it to find the entry", len(entries), exc.orig
         )
     half = len(entries) // 2
     counts = store_batch(entries[:half], now, late_window)
     counts.add(store_batch(entries[half:], now, late_window))
-    return counts
+    return counts, None
 
 
 def _next_batch(
@@ -128,9 +139,9 @@ def drain(connection: Redis, settings: AnalyticsSettings, clock: Callable[[], da
                 break
             continue  # that stretch of the pending list held only live drains' entries
         stored_at = clock()
-        counts = store_batch(entries, stored_at, late_window)
+        counts, stored_rows = _store(entries, stored_at, late_window)
         # After the commit and before XACK: only this batch's new views (see live_counting).
-        count_new_views(connection, entries, stored_at, settings.analytics_live_retention_minutes)
+        count_new_views(connection, entries, stored_at, settings.analytics_live_retention_minutes, stored_rows)
         stream.acknowledge(connection, [entry.stream_id for entry in entries], counts.as_dict())
         totals.add(counts)
         if time.monotonic() >= deadline:

@@ -6,22 +6,25 @@ its window) or be a duplicate of one stored earlier, and neither may show up as 
 learns which events are new from the database itself: a stored row's ``received_at`` is the clock
 of the drain run that stored it, so the rows of the batch's ids carrying this batch's clock are
 exactly the new ones (two runs would have to read their clocks in the same microsecond, and
-hold the same event, to be confused). A batch delivered again (a drain died before ``XACK``) finds its rows with
-the earlier clock and counts nothing; a drain that dies between its commit and this count leaves
-those views out of the live figures (they are stored all the same): "right now" may miss a
-batch after a crash, and never counts one twice.
+hold the same event, to be confused). When a batch met no duplicate at all, every row it meant
+to store is new, and the drain passes those rows instead: no read-back. A batch delivered again
+(a drain died before ``XACK``) finds its rows with the earlier clock and counts nothing; a drain
+that dies between its commit and this count leaves those views out of the live figures (they are
+stored all the same): "right now" may miss a batch after a crash, and never counts one twice.
 
 Late events are not counted live: one that happened before the live retention would land in a
-minute whose keys are gone or about to go. A batch's Redis writes are one pipelined round trip.
+minute whose keys are gone or about to go. A batch's Redis writes are one script call (one round
+trip, applied at once).
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from redis import Redis
 from sqlalchemy import select
@@ -34,6 +37,31 @@ from odyssey_workers.db.session import session_scope
 
 ID_CHUNK = 500
 """Event ids per ``IN (...)`` query: well under SQLite's parameter cap."""
+
+_ADD_VIEWS = """
+local k, a = 1, 1
+while k <= #KEYS do
+  local views, ends, member, n = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
+  local last = a + 3 + n
+  redis.call('INCRBY', KEYS[k], views)
+  for first = a + 4, last, 1000 do
+    redis.call('PFADD', KEYS[k + 1], unpack(ARGV, first, math.min(first + 999, last)))
+  end
+  redis.call('EXPIREAT', KEYS[k], ends)
+  redis.call('EXPIREAT', KEYS[k + 1], ends)
+  if member ~= '' then
+    redis.call('ZINCRBY', KEYS[k + 2], views, member)
+    redis.call('EXPIREAT', KEYS[k + 2], ends)
+  end
+  k, a = k + 3, last + 1
+end
+return 0
+"""
+"""A batch's counts in one call, not five commands per key: a pipeline of tens of thousands of
+commands cost the drain more than storing the events. Per (scope, subject, minute), keys: the
+counter, the viewers' HyperLogLog, the minute's top set; args: the views, when the keys expire,
+the content id to score in the top set ("" for a creator), the number of viewers, the viewers
+(unpacked a thousand at a time: Lua's stack holds a few thousand values)."""
 
 
 @dataclass(frozen=True)
@@ -102,24 +130,38 @@ def write_counts(connection: Redis, views: Iterable[NewView], now: datetime, ret
             viewers["creator", view.creator_id, minute].append(view.viewer)
     if not viewers:
         return counted
-    with connection.pipeline(transaction=False) as pipe:
-        for (scope, subject_id, minute), seen in viewers.items():
-            ends = expires_at(minute, retention_minutes)
-            counter, distinct = views_key(scope, subject_id, minute), viewers_key(scope, subject_id, minute)
-            pipe.incrby(counter, len(seen))
-            pipe.pfadd(distinct, *set(seen))
-            pipe.expireat(counter, ends)
-            pipe.expireat(distinct, ends)
-            if scope == "content":
-                pipe.zincrby(top_key(minute), len(seen), str(subject_id))
-        for minute in {minute for _scope, _subject, minute in viewers}:
-            pipe.expireat(top_key(minute), expires_at(minute, retention_minutes))
-        pipe.execute()
+    keys: list[str] = []
+    args: list[str | int] = []
+    for (scope, subject_id, minute), seen in viewers.items():
+        keys += [views_key(scope, subject_id, minute), viewers_key(scope, subject_id, minute), top_key(minute)]
+        distinct = set(seen)
+        member = str(subject_id) if scope == "content" else ""
+        args += [len(seen), expires_at(minute, retention_minutes), member, len(distinct), *distinct]
+    connection.register_script(_ADD_VIEWS)(keys=keys, args=args)
     return counted
 
 
+def _views_of(rows: Iterable[Mapping[str, Any]]) -> list[NewView]:
+    views = []
+    for row in rows:
+        if row["type"] is EventType.VIEW_START:
+            user_id = row["user_id"]
+            viewer = f"u:{user_id}" if user_id is not None else f"a:{row['anonymous_id']}"
+            views.append(NewView(row["content_id"], row["creator_id"], viewer, row["occurred_at"]))
+    return views
+
+
 def count_new_views(
-    connection: Redis, entries: Sequence[StreamEntry], stored_at: datetime, retention_minutes: int
+    connection: Redis,
+    entries: Sequence[StreamEntry],
+    stored_at: datetime,
+    retention_minutes: int,
+    stored_rows: Iterable[Mapping[str, Any]] | None = None,
 ) -> int:
-    """The drain's call, after a batch's commit: count the batch's new views; returns how many."""
-    return write_counts(connection, new_views(entries, stored_at), stored_at, retention_minutes)
+    """The drain's call, after a batch's commit: count the batch's new views; returns how many.
+
+    ``stored_rows``: the ``analytics_events`` rows of the batch when the drain knows it stored
+    every one of them (it met no duplicate); the views are taken from those, with no read-back.
+    """
+    views = _views_of(stored_rows) if stored_rows is not None else new_views(entries, stored_at)
+    return write_counts(connection, views, stored_at, retention_minutes)

@@ -29,6 +29,8 @@ GROUP = "analytics"
 
 START_OF_PENDING = "0-0"
 
+_EVENT_FIELD = EVENT_FIELD.encode()
+
 
 def ensure_group(connection: Redis) -> None:
     """Create the group (and the stream) if missing, reading from the stream's first entry, so
@@ -47,7 +49,7 @@ def consumer_name() -> str:
 
 def _entry(stream_id: bytes | str, fields: Mapping[bytes, bytes] | None) -> StreamEntry:
     key = stream_id.decode() if isinstance(stream_id, bytes) else stream_id
-    value = (fields or {}).get(EVENT_FIELD.encode())
+    value = (fields or {}).get(_EVENT_FIELD)
     if value is None:  # keep what the entry held instead, so the dead letter shows the mistake
         held = {name.decode(errors="replace"): data.decode(errors="replace") for name, data in (fields or {}).items()}
         return StreamEntry(key, None, raw=json.dumps(held))
