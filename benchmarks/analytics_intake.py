@@ -2,6 +2,10 @@
 ``analytics_events``, against the naive form (one RQ job per event, each INSERTing its one row),
 and the drain's peak memory at two backlog sizes.
 
+Both forms are timed the way they run: a producer process (another service) sends while the
+intake works, from the first send to the last event stored; both use the machine's 2 cores the
+same way (producer, Redis and the intake side by side).
+
 The naive job validates the event with the same model and stores it with the ORM, one commit per
 event, as a first version of an intake would. It is worked by RQ's own ``SimpleWorker`` in this
 process (no fork per job, so the naive form is not charged for process creation).
@@ -90,32 +94,99 @@ def _flush_redis() -> None:
     get_redis().flushdb()
 
 
-def ours_seconds(count: int) -> float:
-    """``track_many`` of ``count`` events, then drain runs until every one is stored; end to end."""
-    from jobs.analytics.intake import drain
-    from jobs.analytics.settings import analytics_settings
+PRODUCER_CHILD = """
+import sys
+from datetime import UTC, datetime
+sys.path.insert(0, sys.argv[1])
+from benchmarks.analytics_events import live_events
+from benchmarks.analytics_intake import produce
+kind, count, seed = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+events = live_events(count, datetime.now(UTC), seed=seed)  # made before the clock starts
+print("ready", flush=True)
+sys.stdin.readline()
+produce(kind, events)
+"""
+
+PRODUCER_SLICE = 1_000
+"""Events a producer hands over per call, as a service flushing its buffer would."""
+
+
+def produce(kind: str, events: list[dict[str, Any]]) -> None:
+    """What the producer process sends: ``track_many`` slices (ours) or one enqueue per event."""
+    from rq import Queue
+    from rq.serializers import JSONSerializer
+
     from odyssey_workers.connection import get_redis
     from odyssey_workers.events import track_many
 
-    _flush_redis()
-    events = live_events(count, datetime.now(UTC))
     connection = get_redis()
+    if kind == "ours":
+        for first in range(0, len(events), PRODUCER_SLICE):
+            track_many(events[first : first + PRODUCER_SLICE], connection=connection)
+        return
+    queue = Queue("low", connection=connection, serializer=JSONSerializer)
+    for event in events:
+        queue.enqueue("benchmarks.analytics_intake.naive_store_event", json.dumps(event))
+
+
+@contextmanager
+def producer(kind: str, count: int, seed: int) -> Iterator[subprocess.Popen[str]]:
+    """A separate producer process with its events made, waiting for the word to send them:
+    producers are other services, so they run beside the intake, not in its process."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", PRODUCER_CHILD, str(ROOT), kind, str(count), str(seed)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None and child.stdin is not None
+        if child.stdout.readline().strip() != "ready":
+            raise RuntimeError("the producer process did not start")
+        yield child
+    finally:
+        if child.poll() is None:
+            child.wait(timeout=600)
+    if child.returncode != 0:
+        raise RuntimeError(f"the producer process exited with {child.returncode}")
+
+
+def _go(child: subprocess.Popen[str]) -> float:
+    assert child.stdin is not None
+    child.stdin.write("go\n")
+    child.stdin.flush()
+    return time.perf_counter()
+
+
+def ours_seconds(count: int) -> float:
+    """A producer process sending ``count`` events with ``track_many`` while this process runs
+    the drain, until every one is stored; from the first send to the last commit."""
+    from jobs.analytics.intake import drain
+    from jobs.analytics.settings import analytics_settings
+    from odyssey_workers.connection import get_redis
+
+    _flush_redis()
+    connection, settings = get_redis(), analytics_settings()
     before = stored_count()
-    started = time.perf_counter()
-    track_many(events, connection=connection)
-    # Producers are other processes in production: their events are not the drain's to keep
-    # alive (here 200,000 dicts the garbage collector would walk at every full collection).
-    del events
-    while drain(connection, analytics_settings()).accepted:
-        pass  # a run stops at its time budget; the next goes on
-    seconds = time.perf_counter() - started
+    stored = 0
+    with producer("ours", count, seed=7) as child:
+        started = _go(child)
+        while stored < count:
+            accepted = drain(connection, settings).accepted
+            stored += accepted
+            if not accepted:
+                if child.poll() not in (None, 0):
+                    break
+                time.sleep(0.002)  # the producer is ahead of nothing: wait for its next slice
+        seconds = time.perf_counter() - started
     if stored_count() - before != count:
         raise RuntimeError(f"the drain stored {stored_count() - before} of {count} events")
     return seconds
 
 
 def naive_seconds(count: int, offset: int) -> float:
-    """One ``enqueue`` per event of the naive job, worked to the end by an RQ worker; end to end."""
+    """A producer process making one ``enqueue`` per event of the naive job while an RQ worker in
+    this process works them, until all ``count`` are done; from the first enqueue to the last."""
     from rq import Queue, SimpleWorker
     from rq.serializers import JSONSerializer
 
@@ -123,15 +194,13 @@ def naive_seconds(count: int, offset: int) -> float:
 
     _flush_redis()
     connection = get_redis()
-    texts = [json.dumps(event) for event in live_events(count, datetime.now(UTC), seed=offset)]
     before = stored_count()
     queue = Queue("low", connection=connection, serializer=JSONSerializer)
-    started = time.perf_counter()
-    for text in texts:
-        queue.enqueue("benchmarks.analytics_intake.naive_store_event", text)
     worker = SimpleWorker([queue], connection=connection, serializer=JSONSerializer)
-    worker.work(burst=True, logging_level="WARNING")
-    seconds = time.perf_counter() - started
+    with producer("naive", count, seed=offset) as child:
+        started = _go(child)
+        worker.work(max_jobs=count, logging_level="WARNING")
+        seconds = time.perf_counter() - started
     if stored_count() - before != count:
         raise RuntimeError(f"the naive jobs stored {stored_count() - before} of {count} events")
     return seconds

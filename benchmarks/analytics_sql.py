@@ -65,7 +65,12 @@ The jitter may carry the last events a minute past start + span."""
 
 
 def generate(connection: Any, count: int, start: datetime, span: timedelta, prefix: str) -> None:
-    """``count`` raw events from ``start`` over ``span``, in one statement, then ANALYZE."""
+    """``count`` raw events from ``start`` over ``span``, in one statement, then ANALYZE. The
+    months they fall in get their partitions first, as the drain makes them."""
+    from jobs.analytics.partitions import create_partition_ddl, months_between
+
+    for month in months_between(start, start + span + timedelta(minutes=1)):
+        connection.execute(create_partition_ddl(month))
     connection.execute(GENERATE, {"prefix": prefix, "count": count, "start": start, "span": span})
     connection.execute("ANALYZE analytics_events")
 
