@@ -9,8 +9,8 @@ from typing import Any
 
 from redis import Redis
 
-from jobs.analytics.trackers.amplitude import AmplitudeTracker, EventPacer
-from jobs.analytics.trackers.base import BadEvents
+from odyssey_workers.providers.tracker_amplitude import AmplitudeTracker, EventPacer
+from odyssey_workers.providers.tracker_base import BadEvents
 from tests.analytics.tracker_servers import AmplitudeHttpV2
 from tests.analytics.tracker_support import (
     AMPLITUDE_KEY,

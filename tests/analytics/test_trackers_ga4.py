@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 from redis import Redis
 
-from jobs.analytics.trackers.base import OutgoingEvent
-from jobs.analytics.trackers.ga4 import Ga4Tracker, request_body
 from jobs.analytics.trackers.sending import pieces
 from odyssey_workers.db.base import utcnow
+from odyssey_workers.providers.tracker_base import OutgoingEvent
+from odyssey_workers.providers.tracker_ga4 import Ga4Tracker, request_body
 from tests.analytics.tracker_servers import Ga4Collect
 from tests.analytics.tracker_support import (
     GA4_SECRET,

@@ -28,7 +28,6 @@ from sqlalchemy.orm import Session
 from jobs.analytics.models import AnalyticsEventRow
 from jobs.analytics.rollups import safe_upper_id
 from jobs.analytics.settings import AnalyticsSettings, analytics_settings
-from jobs.analytics.trackers.base import OutgoingEvent, TrackerDown, TrackerRefused
 from jobs.analytics.trackers.jsonlines import JsonLinesTracker
 from jobs.analytics.trackers.models import TrackerCursorRow
 from jobs.analytics.trackers.privacy import clean_properties, holds_contact_data, opted_out
@@ -40,6 +39,7 @@ from odyssey_workers.db.base import utcnow
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import OdysseyError, PermanentError
 from odyssey_workers.monitoring import add_tracker_outcomes
+from odyssey_workers.providers.tracker_base import OutgoingEvent, TrackerDown, TrackerRefused
 
 logger = logging.getLogger(__name__)
 

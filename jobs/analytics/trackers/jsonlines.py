@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from jobs.analytics.trackers.base import (
+from odyssey_workers.providers.tracker_base import (
     Accepted,
     Answer,
     Limits,

@@ -7,8 +7,8 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from jobs.analytics.settings import AnalyticsSettings
-from jobs.analytics.trackers.base import Tracker
 from odyssey_workers.errors import ConfigurationError
+from odyssey_workers.providers.tracker_base import Tracker
 from odyssey_workers.settings import get_settings
 
 TRACKER_NAMES = ("file", "mixpanel", "amplitude", "ga4")
@@ -36,18 +36,18 @@ def build_tracker(name: str, settings: AnalyticsSettings) -> Tracker:
 
         return JsonLinesTracker(tracker_file(settings))
     if name == "mixpanel":
-        from jobs.analytics.trackers.mixpanel import MixpanelTracker
+        from odyssey_workers.providers.tracker_mixpanel import MixpanelTracker
 
         token = _secret(settings.mixpanel_token, "mixpanel_token")
         api_secret = _secret(settings.mixpanel_api_secret, "mixpanel_api_secret")
         return MixpanelTracker(token, api_secret, settings.mixpanel_import_url, timeout)
     if name == "amplitude":
-        from jobs.analytics.trackers.amplitude import AmplitudeTracker
+        from odyssey_workers.providers.tracker_amplitude import AmplitudeTracker
 
         api_key = _secret(settings.amplitude_api_key, "amplitude_api_key")
         return AmplitudeTracker(api_key, settings.amplitude_url, timeout, settings.amplitude_throttle_pause_seconds)
     if name == "ga4":
-        from jobs.analytics.trackers.ga4 import Ga4Tracker
+        from odyssey_workers.providers.tracker_ga4 import Ga4Tracker
 
         measurement_id = _secret(settings.ga4_measurement_id, "ga4_measurement_id")
         ga4_secret = _secret(settings.ga4_api_secret, "ga4_api_secret")

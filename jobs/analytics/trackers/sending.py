@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from jobs.analytics.trackers.base import (
+from odyssey_workers.providers.tracker_base import (
     Accepted,
     BadEvents,
     Busy,

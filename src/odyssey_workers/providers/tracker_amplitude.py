@@ -1,4 +1,4 @@
-"""Amplitude through its HTTP V2 API (``/2/httpapi``), whose limits the issue names.
+"""Amplitude through its HTTP V2 API (``/2/httpapi``): 2,000 events under 1 MB a request, 30 a second per device.
 
 One request: ``{"api_key", "events", "options": {"min_id_length": 1}}`` (platform user ids are
 short numbers; Amplitude's default minimum is 5 characters). Each event has ``insert_id`` (the
@@ -23,8 +23,17 @@ from typing import Any
 
 import httpx
 
-from jobs.analytics.trackers.base import Answer, BadEvents, Busy, Limits, OutgoingEvent, Prepared, Tracker, compact_json
-from jobs.analytics.trackers.http import common_answer, json_body, send, tracker_client
+from odyssey_workers.providers.tracker_base import (
+    Answer,
+    BadEvents,
+    Busy,
+    Limits,
+    OutgoingEvent,
+    Prepared,
+    Tracker,
+    compact_json,
+)
+from odyssey_workers.providers.tracker_http import common_answer, json_body, send, tracker_client
 
 LIMITS = Limits(max_events=2000, max_bytes=1_000_000)
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
-from jobs.analytics.trackers.base import Accepted, Answer, Busy, Refused, TooLarge
 from odyssey_workers.providers.httpapi import PASSING_STATUSES, provider_client, retry_after_seconds, short_body
+from odyssey_workers.providers.tracker_base import Accepted, Answer, Busy, Refused, TooLarge
 
 
 def tracker_client(timeout: float) -> httpx.Client:

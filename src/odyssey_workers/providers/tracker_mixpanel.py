@@ -22,8 +22,8 @@ from urllib.parse import quote_plus
 import httpx
 from mixpanel import Mixpanel
 
-from jobs.analytics.trackers.base import Answer, BadEvents, Limits, OutgoingEvent, Prepared, Tracker
-from jobs.analytics.trackers.http import common_answer, json_body, send, tracker_client
+from odyssey_workers.providers.tracker_base import Answer, BadEvents, Limits, OutgoingEvent, Prepared, Tracker
+from odyssey_workers.providers.tracker_http import common_answer, json_body, send, tracker_client
 
 LIMITS = Limits(max_events=2000, max_bytes=10 * 1024 * 1024)
 

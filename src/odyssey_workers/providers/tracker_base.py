@@ -2,7 +2,7 @@
 ``Tracker`` each provider module fills in (its limits, its mapping, one request).
 
 The answers are plain values, one per way a provider's reply is acted on, so the sending loop
-(``sending``) is written once and every provider only says which answer its reply means.
+(the analytics domain's ``trackers.sending``) is written once and every provider only says which answer its reply means.
 """
 
 from __future__ import annotations

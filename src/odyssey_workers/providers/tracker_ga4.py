@@ -14,15 +14,14 @@ Limits (GA4's): 25 events and under 130 kB a request.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
-from jobs.analytics.trackers import ga4_rules
-from jobs.analytics.trackers.base import Answer, Limits, OutgoingEvent, Prepared, Tracker, compact_json
-from jobs.analytics.trackers.http import common_answer, send, tracker_client
-from odyssey_workers.db.base import utcnow
+from odyssey_workers.providers import tracker_ga4_rules as ga4_rules
+from odyssey_workers.providers.tracker_base import Answer, Limits, OutgoingEvent, Prepared, Tracker, compact_json
+from odyssey_workers.providers.tracker_http import common_answer, send, tracker_client
 
 LIMITS = Limits(max_events=ga4_rules.MAX_EVENTS, max_bytes=ga4_rules.MAX_BODY_BYTES)
 
@@ -66,7 +65,7 @@ class Ga4Tracker(Tracker):
         self.params = {"measurement_id": measurement_id, "api_secret": api_secret}
         self.url = url
         self.client = tracker_client(timeout)
-        self.now: datetime = utcnow()
+        self.now: datetime = datetime.now(UTC)
 
     def prepare(self, event: OutgoingEvent) -> Prepared | str:
         item = ga4_event(event)
