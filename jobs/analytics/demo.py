@@ -12,14 +12,16 @@ DEMO_ORDER = 40
 
 
 def run() -> None:
-    """A fan's session as events on the stream, drained by a worker into analytics_events, then rolled up."""
+    """A fan's session as events on the stream, drained by a worker into analytics_events, then
+    rolled up, measured, forwarded and reported."""
     from datetime import UTC, datetime, timedelta
 
     import odyssey_workers
 
     console.print(
         "[bold]Analytics[/bold]: a fan's session tracked as events, drained in one batch, bad ones set aside;"
-        " the live top list; rolled up; DAU/MAU, stickiness and MRR movements"
+        " the live top list; rolled up; DAU/MAU, stickiness and MRR movements; a funnel, cohorts and"
+        " affinities; forwarded to the local tracker file; a report rendered"
     )
     creator_id, fans = demo_people()
     now = datetime.now(UTC)
