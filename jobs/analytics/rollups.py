@@ -19,10 +19,8 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
-    String,
     UniqueConstraint,
     case,
-    cast,
     delete,
     distinct,
     func,
@@ -153,10 +151,24 @@ def _new_buckets(session: Session, grain: RollupGrain, after_id: int, upto_id: i
     return count, buckets
 
 
-def _viewer() -> ColumnElement[str]:
-    """One text per viewer: a user by id, else an anonymous visitor by their id."""
+def _viewer_columns() -> tuple[InstrumentedAttribute[int | None], ColumnElement[Any]]:
+    """A viewer as two columns: the user's id, else (user_id null) the anonymous visitor's id.
+
+    The same partition as one text per viewer (``'u:' || user_id``, else ``'a:' || anonymous_id``)
+    without building a text per row: an event naming both is its user's, as the text would be.
+    """
     events = AnalyticsEventRow
-    return func.coalesce(literal("u:") + cast(events.user_id, String), literal("a:") + events.anonymous_id)
+    return events.user_id, case((events.user_id.is_(None), events.anonymous_id))
+
+
+def _unique_viewers() -> ColumnElement[int]:
+    """How many distinct viewers started a view: users and anonymous visitors counted apart (a
+    user's id and an anonymous id never name the same viewer), so no per-row text is built."""
+    events = AnalyticsEventRow
+    starts = events.type == EventType.VIEW_START
+    users = func.count(distinct(case((starts, events.user_id))))
+    anonymous = func.count(distinct(case((starts & events.user_id.is_(None), events.anonymous_id))))
+    return users + anonymous
 
 
 def _aggregate(key_name: str | None, start: datetime, end: datetime) -> Select[Any]:
@@ -170,7 +182,7 @@ def _aggregate(key_name: str | None, start: datetime, end: datetime) -> Select[A
     per_view = (
         select(*keys, func.max(events.properties["seconds_watched"].as_float()).label("seconds"))
         .where(*in_bucket, *keyed, events.type == EventType.VIEW_PROGRESS)
-        .group_by(*keys, _viewer(), events.session_id, events.content_id)
+        .group_by(*keys, *_viewer_columns(), events.session_id, events.content_id)
         .subquery()
     )
     view_keys = [] if key_name is None else [per_view.c[key_name]]
@@ -179,7 +191,7 @@ def _aggregate(key_name: str | None, start: datetime, end: datetime) -> Select[A
     counts = [
         func.count(case((events.type == event_type, 1))).label(column) for column, event_type in COUNTED_TYPES.items()
     ]
-    viewers = func.count(distinct(case((events.type == EventType.VIEW_START, _viewer()))))
+    viewers = _unique_viewers()
     # A content's row also names its creator, so a creator's top content reads this table alone.
     creator = [func.max(events.creator_id).label("creator_id")] if key_name == "content_id" else []
     counted = (
