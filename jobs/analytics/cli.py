@@ -35,7 +35,7 @@ from jobs.analytics.preferences import top_affinities
 from jobs.analytics.reports.kinds import REPORT_KINDS, render_reports, report_kind
 from jobs.analytics.reports.periods import ReportError, last_complete, parse_period
 from jobs.analytics.revenue import revenue_lines, revenue_months
-from jobs.analytics.rollup_reads import top_content, top_content_lines
+from jobs.analytics.rollup_reads import percent, top_content, top_content_lines
 from jobs.analytics.rollups import describe, rebuild_rollup, run_rollup
 from jobs.analytics.settings import analytics_settings
 from jobs.analytics.stream import intake_status
@@ -258,13 +258,9 @@ def creator(creator_id: int, since: datetime | None, until: datetime | None) -> 
         click.echo("  no earnings in payment_daily_metrics for the span")
     for entry in summary.top_content:
         click.echo(
-            f"  content {entry.content_id}: {entry.views:,} views, engagement {_pct(entry.engagement_rate)}, "
-            f"completion {_pct(entry.completion_rate)}"
+            f"  content {entry.content_id}: {entry.views:,} views, engagement {percent(entry.engagement_rate)}, "
+            f"completion {percent(entry.completion_rate)}"
         )
-
-
-def _pct(rate: float | None) -> str:
-    return "-" if rate is None else f"{rate:.0%}"
 
 
 # --- analytics: user behaviour ---------------------------------------------------------------

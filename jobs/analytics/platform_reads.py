@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jobs.analytics.metric_models import PlatformDayRow
+from jobs.analytics.rollup_reads import percent
 
 
 @dataclass(frozen=True)
@@ -93,10 +94,6 @@ def month_summary(session: Session, month: str) -> PlatformMonth:
     )
 
 
-def _rate(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0%}"
-
-
 def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f}"
 
@@ -106,7 +103,7 @@ def platform_lines(days: list[PlatformDay]) -> list[str]:
     lines = [f"{'day':<10} {'dau':>7} {'wau':>7} {'mau':>7} {'sticky':>6} {'new':>6} {'sessions':>8} {'avg s':>7}"]
     for day in days:
         lines.append(
-            f"{day.day:%Y-%m-%d} {day.dau:>7,} {day.wau:>7,} {day.mau:>7,} {_rate(day.stickiness):>6} "
+            f"{day.day:%Y-%m-%d} {day.dau:>7,} {day.wau:>7,} {day.mau:>7,} {percent(day.stickiness):>6} "
             f"{day.new_users:>6,} {day.sessions:>8,} {_seconds(day.average_session_seconds):>7}"
         )
     return lines

@@ -77,7 +77,8 @@ def top_content(session: Session, day: date, limit: int = 10, creator_id: int | 
     ]
 
 
-def _percent(rate: float | None) -> str:
+def percent(rate: float | None) -> str:
+    """A rate as the commands print it: a whole percent, or - when there is none."""
     return "-" if rate is None else f"{rate:.0%}"
 
 
@@ -87,6 +88,6 @@ def top_content_lines(entries: list[ContentDay]) -> list[str]:
     for entry in entries:
         lines.append(
             f"{entry.content_id:>8} {entry.views:>7,} {entry.unique_viewers:>8,} {entry.watch_seconds:>9,.0f} "
-            f"{entry.likes:>6,} {_percent(entry.engagement_rate):>7} {_percent(entry.completion_rate):>9}"
+            f"{entry.likes:>6,} {percent(entry.engagement_rate):>7} {percent(entry.completion_rate):>9}"
         )
     return lines

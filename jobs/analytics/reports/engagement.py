@@ -16,27 +16,13 @@ from sqlalchemy.orm import Session
 
 from jobs.analytics.models import RollupGrain
 from jobs.analytics.reports.model import Figures, LineChart, Report, Table, Unit
-from jobs.analytics.reports.parts import column_titles, figures, row, series
+from jobs.analytics.reports.parts import PLATFORM_TOTALS, column_titles, figures, row, series
 from jobs.analytics.reports.periods import Period
 from jobs.analytics.reports.reads import content_totals, platform_buckets
 from jobs.analytics.reports.trend_rows import from_trend, rollup_trend_rows, trend_row, trends_table
 from jobs.analytics.settings import AnalyticsSettings
 from jobs.analytics.trends import platform_trends
 
-TOTALS = (
-    "views",
-    "unique_viewers",
-    "sessions",
-    "watch_seconds",
-    "likes",
-    "comments",
-    "shares",
-    "follows",
-    "subscribes",
-    "purchases",
-    "engagement_rate",
-    "completion_rate",
-)
 CONTENT_COLUMNS = ("views", "unique_viewers", "watch_seconds", "likes", "comments", "shares", "engagement_rate")
 TRENDED = ("views", "unique_viewers", "sessions", "watch_seconds", "likes", "comments", "shares", "follows")
 PLATFORM_TRENDED = {
@@ -81,7 +67,7 @@ def engagement_report(session: Session, period: Period, settings: AnalyticsSetti
         period=period,
         notes=notes,
         sections=(
-            Figures("Totals", figures("totals", day, TOTALS)),
+            Figures("Totals", figures("totals", day, PLATFORM_TOTALS)),
             day_trends(session, period, settings),
             LineChart(
                 "Views, viewers and sessions by hour (UTC)",

@@ -26,6 +26,23 @@ LABELS = {
 RATES = ("engagement_rate", "completion_rate")
 
 
+PLATFORM_TOTALS = (
+    "views",
+    "unique_viewers",
+    "sessions",
+    "watch_seconds",
+    "likes",
+    "comments",
+    "shares",
+    "follows",
+    "subscribes",
+    "purchases",
+    "engagement_rate",
+    "completion_rate",
+)
+"""The platform's figures for a period, in the daily and weekly platform reports."""
+
+
 def value_of(counts: Counts, name: str) -> int | float | None:
     value: int | float | None = getattr(counts, name)
     return value

@@ -12,26 +12,12 @@ from sqlalchemy.orm import Session
 
 from jobs.analytics.models import RollupGrain
 from jobs.analytics.reports.model import Figures, LineChart, Number, Report, Table, Unit
-from jobs.analytics.reports.parts import column_titles, figures, row, series
+from jobs.analytics.reports.parts import PLATFORM_TOTALS, column_titles, figures, row, series
 from jobs.analytics.reports.periods import Period
 from jobs.analytics.reports.reads import Counts, content_totals, creator_totals, distinct_viewers, platform_buckets
 from jobs.analytics.reports.trend_rows import rollup_trend_rows, trends_table, weekly_baseline_weeks
 from jobs.analytics.settings import AnalyticsSettings
 
-TOTALS = (
-    "views",
-    "unique_viewers",
-    "sessions",
-    "watch_seconds",
-    "likes",
-    "comments",
-    "shares",
-    "follows",
-    "subscribes",
-    "purchases",
-    "engagement_rate",
-    "completion_rate",
-)
 CREATOR_COLUMNS = ("views", "watch_seconds", "likes", "comments", "shares", "follows", "engagement_rate")
 CONTENT_COLUMNS = ("views", "unique_viewers", "watch_seconds", "completion_rate", "engagement_rate")
 TRENDED = ("views", "sessions", "watch_seconds", "likes", "comments", "shares", "follows")
@@ -68,7 +54,7 @@ def platform_weekly_report(session: Session, period: Period, settings: Analytics
         title="Weekly platform performance",
         period=period,
         sections=(
-            Figures("This week", (*figures("totals", week, TOTALS), active)),
+            Figures("This week", (*figures("totals", week, PLATFORM_TOTALS), active)),
             week_trends(session, period, settings),
             LineChart(
                 "Views, viewers and sessions by day",
