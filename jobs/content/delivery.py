@@ -182,6 +182,8 @@ def publish(
         asset.details = {**(asset.details or {}), **details, "pipeline": pipeline}
         asset.status = AssetStatus.READY
         asset.failure_reason = None
+        if asset.published_at is None:  # a reprocessed post keeps its place in feeds
+            asset.published_at = datetime.now(UTC)
     return replaced
 
 

@@ -47,6 +47,7 @@ from jobs.content.delivery import (
 )
 from jobs.content.settings import ContentSettings, content_settings
 from odyssey_workers.catalog import get_catalog
+from odyssey_workers.connection import get_redis
 from odyssey_workers.db.models.core import AssetKind, AssetStatus, ContentAsset
 from odyssey_workers.db.session import session_scope
 from odyssey_workers.errors import PermanentError, RetryableError
@@ -176,8 +177,6 @@ def _process_upload(asset_id: int, job: Job | None) -> dict[str, Any]:
 def _enqueue_chain(
     asset_id: int, pipeline: dict[str, Any], settings: ContentSettings, connection: Redis | None
 ) -> dict[str, Any]:
-    from odyssey_workers.connection import get_redis
-
     connection = connection or get_redis()
     run, size = pipeline["run"], int(pipeline.get("size_bytes") or 0)
     with session_scope() as session:
@@ -227,7 +226,10 @@ def finalize_asset(asset_id: int) -> dict[str, Any]:
     with session_scope() as session:
         asset = load_asset(session, asset_id)
         if asset.status == AssetStatus.READY:
-            return {"asset_id": asset_id, "status": "ready", "published": 0}
+            # A retry after the publish committed: the announcement may not have been sent.
+            run = (asset.details or {}).get("pipeline", {}).get("run")
+            announced = announce_publish(asset_id, run, settings) if run else []
+            return {"asset_id": asset_id, "status": "ready", "published": 0, "announced": announced}
         if asset.status != AssetStatus.PROCESSING:
             raise PermanentError(f"content asset {asset_id} is {asset.status.value}; nothing to publish")
         run = asset.details["pipeline"]["run"]
@@ -246,7 +248,25 @@ def finalize_asset(asset_id: int) -> dict[str, Any]:
             delivered = deliver(client, storage, settings, asset_id, run, staged)
     replaced = publish(asset_id, run, staged, details, delivered)
     remove_superseded(storage, settings, asset_id, run, replaced)
-    return {"asset_id": asset_id, "status": "ready", "run": run, "published": len(staged)}
+    announced = announce_publish(asset_id, run, settings)
+    return {"asset_id": asset_id, "status": "ready", "run": run, "published": len(staged), "announced": announced}
+
+
+def announce_publish(asset_id: int, run: str, settings: ContentSettings, connection: Redis | None = None) -> list[str]:
+    """Enqueue each ``CONTENT_ON_PUBLISH_JOBS`` job (by catalog name, ``asset_id``) for this run.
+
+    Each job's id names the asset and run, so a finalize retried after its commit, or run again on
+    a ready asset, finds the job while Redis keeps it and sends nothing twice. Those jobs are
+    idempotent besides: a post fanned out twice is in each feed once."""
+    connection = connection or get_redis()
+    announced = []
+    for name in settings.content_on_publish_jobs:
+        job_id = f"content-{asset_id}-{run}-announce-{name.replace('.', '-')}"
+        if Job.exists(job_id, connection=connection):
+            continue
+        enqueue(name, _connection=connection, _job_id=job_id, asset_id=asset_id)
+        announced.append(name)
+    return announced
 
 
 def _unfinished_steps(asset: ContentAsset) -> list[str]:

@@ -43,6 +43,8 @@ class ContentSettings(DomainSettings):
     content_watermark_opacity: Annotated[float, Field(ge=0, le=1)] = 0.6
     content_watermark_scale: Annotated[float, Field(gt=0, le=1)] = 0.15  # logo/text width / output width
     content_pre_publish_steps: list[str] = []  # catalog job names taking asset_id, run before publish
+    # Catalog job names taking asset_id, enqueued once a post is published (feeds, search, ...).
+    content_on_publish_jobs: list[str] = ["social.content_published"]
     content_cloudinary_folder: str = "odyssey"
 
     # --- content: video, HLS, thumbnails, audio, live (jobs/content, docs/content-media.md) ----

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from odyssey_workers.db.base import Base, enum_type, utcnow
@@ -77,6 +77,14 @@ class ContentAsset(Base):
     size_bytes: Mapped[int | None] = mapped_column(BigInteger)
     failure_reason: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # probe data, placeholder, colour
+    # What fans see of the post. The platform writes these; feeds, search and trending read them.
+    title: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    category: Mapped[str | None] = mapped_column(String(64))
+    published_at: Mapped[datetime | None] = mapped_column(index=True)  # first publish (finalize sets it)
+    removed_at: Mapped[datetime | None]  # deleted by its creator or taken down: shown nowhere any more
+    removal_reason: Mapped[str | None] = mapped_column(String(32))  # "deleted" or "takedown"
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
