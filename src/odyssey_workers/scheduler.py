@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from odyssey_workers.connection import get_redis
 from odyssey_workers.scheduling.entries import ScheduleEntry, load_schedules, parse_schedules
@@ -57,9 +59,15 @@ def run_scheduler(
     entries = load_schedules(path)
     connection = connection or get_redis()
     connection.ping()
-    report = sync_schedules(entries, connection, interval=interval)
     enabled = sum(entry.enabled for entry in entries)
-    announce(f"{path}: {enabled} of {len(entries)} entries enabled; synced: {report.summary()}")
+    try:
+        report = sync_schedules(entries, connection, interval=interval)
+        synced, lost = report.summary(), False
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        # Redis answered the ping, then went away mid-sync. The sync is idempotent: the
+        # scheduler waits for Redis and syncs again, as after any outage, instead of exiting.
+        report, synced, lost = SyncReport(), f"cut short ({exc}); again once Redis is back", True
+    announce(f"{path}: {enabled} of {len(entries)} entries enabled; synced: {synced}")
     resync = functools.partial(sync_schedules, entries, connection, interval=interval)
-    OdysseyScheduler(connection, interval=interval, on_reconnect=resync).run(burst=once)
+    OdysseyScheduler(connection, interval=interval, on_reconnect=resync).run(burst=once, lost=lost)
     return report

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from redis import Redis
 from rq.registry import FinishedJobRegistry
 
@@ -13,6 +17,9 @@ from odyssey_workers.scheduling.entries import ScheduleEntry
 from odyssey_workers.scheduling.periods import next_run, period_tick
 from odyssey_workers.scheduling.rqscheduler import OdysseyScheduler
 from odyssey_workers.scheduling.sync import scheduled_tickets, sync_schedules
+from tests.support.proxy import ResettingProxy
+from tests.support.servers import RedisServer
+from tests.support.workers import wait_until
 
 SCHEDULED = "rq:scheduler:scheduled_jobs"
 
@@ -130,3 +137,44 @@ def test_a_due_ticket_enqueues_schedules_fire_for_its_tick_and_moves_to_the_next
     # A second pass finds nothing due and enqueues nothing.
     OdysseyScheduler(redis_conn, interval=0.2).run(burst=True)
     assert high.count == 1
+
+
+def test_a_redis_lost_during_the_start_up_sync_is_waited_for_and_the_sync_done_again(
+    redis_conn: Redis, redis_server: RedisServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The ping answers, then every connection is reset while the first sync runs: the
+    scheduler does not exit; it waits, registers, syncs again and makes its pass."""
+    from odyssey_workers import scheduler as scheduler_module
+
+    proxy = ResettingProxy(redis_server.port).start()
+    schedules = tmp_path / "schedules.yaml"
+    schedules.write_text(
+        "schedules:\n  - name: testing.cut\n    cron: '0 3 * * *'\n    job: testing.mark\n"
+        "    description: marks cut\n    args: {token: cut}\n"
+    )
+    real_sync = scheduler_module.sync_schedules
+    cuts: list[threading.Thread] = []
+
+    def sync_during_a_cut(*args: Any, **kwargs: Any) -> Any:
+        if not cuts:  # the first sync only: connections are reset from now for a second
+            cuts.append(threading.Thread(target=proxy.cut, args=(1.0,)))
+            cuts[0].start()
+            wait_until(lambda: proxy.connections_reset > 0, timeout=5)  # the ping's connection is gone
+        return real_sync(*args, **kwargs)
+
+    connection = Redis.from_url(proxy.url)
+    try:
+        with caplog.at_level(logging.INFO), pytest.MonkeyPatch.context() as patch:
+            patch.setattr(scheduler_module, "sync_schedules", sync_during_a_cut)
+            announced: list[str] = []
+            scheduler_module.run_scheduler(
+                schedules, interval=1, once=True, connection=connection, announce=announced.append
+            )
+    finally:
+        for cut in cuts:
+            cut.join()
+        connection.close()
+        proxy.stop()
+    assert "cut short" in announced[0]
+    assert "Redis is back" in caplog.text
+    assert set(scheduled_tickets(redis_conn)) == {"testing.cut"}  # synced again after the cut

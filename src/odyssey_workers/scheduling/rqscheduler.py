@@ -112,13 +112,20 @@ class OdysseyScheduler(Scheduler):  # type: ignore[misc]  # rq-scheduler ships n
         signal.signal(signal.SIGINT, self.request_stop)
         signal.signal(signal.SIGTERM, self.request_stop)
 
-    def run(self, burst: bool = False) -> None:
-        """Check for due tickets every ``interval`` seconds until stopped (or once, in burst mode)."""
-        self.register_birth()
+    def run(self, burst: bool = False, lost: bool = False) -> None:
+        """Check for due tickets every ``interval`` seconds until stopped (or once, in burst mode).
+
+        ``lost``: Redis went away before the loop started (the caller's sync was cut short), so
+        the loop begins by waiting for it, registering and syncing again (``_recover``)."""
         if threading.current_thread() is threading.main_thread():
             self._install_signal_handlers()
         delay = 0.5
-        lost = False
+        if not lost:
+            try:
+                self.register_birth()
+            except (RedisConnectionError, RedisTimeoutError) as exc:
+                logger.warning("scheduler %s: Redis unreachable at start (%s)", self.name, exc)
+                lost = True
         try:
             while not self._stop.is_set():
                 started = time.monotonic()
