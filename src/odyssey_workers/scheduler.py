@@ -15,7 +15,7 @@ from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from odyssey_workers.connection import get_redis
+from odyssey_workers.connection import get_redis, wait_for_redis
 from odyssey_workers.scheduling.entries import ScheduleEntry, load_schedules, parse_schedules
 from odyssey_workers.scheduling.firing import FireResult, fire_entry
 from odyssey_workers.scheduling.periods import next_run, period_key
@@ -58,7 +58,7 @@ def run_scheduler(
     interval = interval or settings.scheduler_interval_seconds
     entries = load_schedules(path)
     connection = connection or get_redis()
-    connection.ping()
+    wait_for_redis(connection, label="scheduler: ")  # one started before Redis waits, as a worker does
     enabled = sum(entry.enabled for entry in entries)
     try:
         report = sync_schedules(entries, connection, interval=interval)

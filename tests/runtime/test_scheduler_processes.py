@@ -168,3 +168,26 @@ def test_a_scheduler_rides_out_a_lost_redis_and_restores_its_tickets(env: dict[s
     output = log.read_text()
     assert "Traceback" not in output
     assert "Redis unreachable" in output and "Redis is back" in output
+
+
+def test_a_scheduler_started_before_redis_waits_for_it(env: dict[str, str], tmp_path: Path) -> None:
+    gone = RedisServer().start()
+    gone.stop()  # a port that was Redis's and is closed now
+    own_env = {**env, "REDIS_URL": gone.url, "RQ_REDIS_URL": gone.url}
+    log = tmp_path / "scheduler.log"
+    scheduler = start_scheduler(own_env, write_schedules(tmp_path / "schedules.yaml"), log)
+    own = None
+    try:
+        wait_until(lambda: "cannot reach Redis" in log.read_text(), timeout=30)
+        assert scheduler.poll() is None  # waiting, not exited
+        own = RedisServer(port=gone.port).start()
+        connection = Redis.from_url(own.url)
+        wait_until(lambda: connection.zscore(SCHEDULED, TICKET) is not None, timeout=30)  # synced once it answers
+        connection.close()
+    finally:
+        code = stop_scheduler(scheduler)
+        if own is not None:
+            own.stop()
+        show_log(log)
+    assert code == 0
+    assert "Traceback" not in log.read_text()
