@@ -22,9 +22,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
-from prometheus_client.exposition import CONTENT_TYPE_LATEST, ThreadingWSGIServer
+from prometheus_client.exposition import ThreadingWSGIServer, choose_encoder
 from prometheus_client.registry import Collector
 from redis import Redis
 from redis.backoff import NoBackoff
@@ -49,6 +49,10 @@ KEY_PREFIX = "odyssey:metrics:"
 EVENTS = ("started", "finished", "failed", "retried", "abandoned")
 """Job events counted per job name: attempt began; succeeded; failed for good; failed and will
 be retried; found abandoned (its worker died) by the maintenance pass."""
+
+JOB_LABEL = "job_name"
+"""The catalog name's label. Not ``job``: Prometheus sets ``job`` on every scraped series itself
+and renames a ``job`` label of the target's to ``exported_job``."""
 
 DURATION_BUCKETS: tuple[float, ...] = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 """Upper bounds of the job duration histogram, in seconds (media jobs run for minutes)."""
@@ -216,7 +220,7 @@ class QueueCollector(Collector):
             "abandoned": "Jobs found abandoned because their worker died, per job name.",
         }
         for event in EVENTS:
-            counter = CounterMetricFamily(f"odyssey_jobs_{event}", help_texts[event], labels=["job"])
+            counter = CounterMetricFamily(f"odyssey_jobs_{event}", help_texts[event], labels=[JOB_LABEL])
             for job_name, count in self.connection.hgetall(_event_key(event)).items():
                 counter.add_metric([_decode(job_name)], float(count))
             yield counter
@@ -237,7 +241,7 @@ class QueueCollector(Collector):
         histogram = HistogramMetricFamily(
             "odyssey_job_duration_seconds",
             "How long job attempts ran, per job name and outcome (finished or failed).",
-            labels=["job", "outcome"],
+            labels=[JOB_LABEL, "outcome"],
         )
         for raw_name in sorted(self.connection.smembers(DURATION_INDEX_KEY)):
             job_name = _decode(raw_name)
@@ -332,9 +336,11 @@ class MonitoringApp:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
         path = environ.get("PATH_INFO", "/")
         if path == "/metrics":
-            body = generate_latest(self.registry)
-            start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST)])
-            return [body]
+            # OpenMetrics when the scraper's Accept header asks for it (Prometheus does, and
+            # then reads exemplars and _created), else the classic text format.
+            encoder, content_type = choose_encoder(environ.get("HTTP_ACCEPT", ""))
+            start_response("200 OK", [("Content-Type", content_type)])
+            return [encoder(self.registry)]
         if path in ("/health", "/healthz"):
             results = check_health(self.settings, self.connection)
             failed = sorted(part for part, result in results.items() if result != "ok")

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics_families
 from prometheus_client.parser import text_string_to_metric_families
 from redis import Redis
 
@@ -61,16 +62,16 @@ def test_metrics_count_jobs_run_by_separate_worker_processes(
         enqueue("testing.mark_low", token="waiting")
 
     samples = scrape(metrics_url)
-    assert value(samples, "odyssey_jobs_started_total", job="testing.mark") == 2
-    assert value(samples, "odyssey_jobs_finished_total", job="testing.mark") == 2
-    assert value(samples, "odyssey_jobs_failed_total", job="testing.permanent") == 1
-    assert value(samples, "odyssey_jobs_started_total", job="testing.flaky") == 2
-    assert value(samples, "odyssey_jobs_retried_total", job="testing.flaky") == 1
-    assert value(samples, "odyssey_jobs_finished_total", job="testing.flaky") == 1
-    assert value(samples, "odyssey_job_duration_seconds_count", job="testing.mark", outcome="finished") == 2
-    assert value(samples, "odyssey_job_duration_seconds_count", job="testing.permanent", outcome="failed") == 1
+    assert value(samples, "odyssey_jobs_started_total", job_name="testing.mark") == 2
+    assert value(samples, "odyssey_jobs_finished_total", job_name="testing.mark") == 2
+    assert value(samples, "odyssey_jobs_failed_total", job_name="testing.permanent") == 1
+    assert value(samples, "odyssey_jobs_started_total", job_name="testing.flaky") == 2
+    assert value(samples, "odyssey_jobs_retried_total", job_name="testing.flaky") == 1
+    assert value(samples, "odyssey_jobs_finished_total", job_name="testing.flaky") == 1
+    assert value(samples, "odyssey_job_duration_seconds_count", job_name="testing.mark", outcome="finished") == 2
+    assert value(samples, "odyssey_job_duration_seconds_count", job_name="testing.permanent", outcome="failed") == 1
     inf_bucket = value(
-        samples, "odyssey_job_duration_seconds_bucket", job="testing.mark", outcome="finished", le="+Inf"
+        samples, "odyssey_job_duration_seconds_bucket", job_name="testing.mark", outcome="finished", le="+Inf"
     )
     assert inf_bucket == 2
     assert value(samples, "odyssey_queue_depth", queue="low") == 3
@@ -94,7 +95,7 @@ def test_metrics_count_a_job_abandoned_by_a_killed_worker(
     finally:
         kill_group(rescuer)
     samples = scrape(metrics_url)
-    assert value(samples, "odyssey_jobs_abandoned_total", job="testing.mark") == 1
+    assert value(samples, "odyssey_jobs_abandoned_total", job_name="testing.mark") == 1
 
 
 def test_a_job_outside_the_catalog_is_counted_as_unknown_not_by_its_function(
@@ -107,8 +108,36 @@ def test_a_job_outside_the_catalog_is_counted_as_unknown_not_by_its_function(
     worker = start_worker(env, burst=True)
     assert worker.wait(timeout=60) == 0
     samples = scrape(metrics_url)
-    assert value(samples, "odyssey_jobs_failed_total", job="unknown") == 1
+    assert value(samples, "odyssey_jobs_failed_total", job_name="unknown") == 1
     assert not any("os.getcwd" in str(labels) for _, labels in samples)
+
+
+def test_a_scraper_asking_for_openmetrics_gets_it_and_no_series_has_a_job_label(
+    env: dict[str, str], redis_conn: Redis, metrics_url: str
+) -> None:
+    enqueue("testing.mark", token="om")
+    worker = start_worker(env, burst=True)
+    assert worker.wait(timeout=60) == 0
+
+    accept = "application/openmetrics-text; version=1.0.0,text/plain;version=0.0.4;q=0.5"
+    request = urllib.request.Request(f"{metrics_url}/metrics", headers={"Accept": accept})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        content_type = response.headers["Content-Type"]
+        text = response.read().decode()
+    assert content_type.startswith("application/openmetrics-text")
+    assert text.endswith("# EOF\n")  # the strict parser below also refuses a body without it
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in openmetrics_families(text)
+        for sample in family.samples
+    }
+    assert value(samples, "odyssey_jobs_finished_total", job_name="testing.mark") == 1
+    # Prometheus owns the ``job`` label (the scrape job); a target's own would be renamed.
+    assert not any("job" in dict(labels) for _, labels in samples)
+
+    plain = urllib.request.urlopen(f"{metrics_url}/metrics", timeout=10)
+    assert plain.headers["Content-Type"].startswith("text/plain")
+    assert "# EOF" not in plain.read().decode()
 
 
 def test_metrics_report_redis_down_instead_of_failing_the_scrape(env: dict[str, str], monkeypatch) -> None:  # type: ignore[no-untyped-def]

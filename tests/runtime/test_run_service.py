@@ -89,7 +89,7 @@ def test_run_starts_bundled_redis_runs_a_job_and_stops_every_child_on_ctrl_c(
         wait_for_port(int(run_env["DASHBOARD_PORT"]), timeout=30)
         wait_for_port(int(run_env["METRICS_PORT"]), timeout=30)
         metrics = urllib.request.urlopen(f"http://127.0.0.1:{run_env['METRICS_PORT']}/metrics", timeout=10).read()
-        assert b'odyssey_jobs_finished_total{job="testing.mark"} 1.0' in metrics
+        assert b'odyssey_jobs_finished_total{job_name="testing.mark"} 1.0' in metrics
 
         children = [pid for pid in session_pids(process.pid) if pid != process.pid]
         names = {_process_name(pid) for pid in children}
