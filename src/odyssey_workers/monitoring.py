@@ -19,6 +19,7 @@ import logging
 import math
 import threading
 from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, datetime
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
@@ -33,7 +34,9 @@ from redis.exceptions import RedisError
 from redis.retry import Retry
 from rq.exceptions import AbandonedJobError, DeserializationError
 from rq.job import Job
+from rq.queue import Queue
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
+from rq.utils import utcparse
 from rq.worker import Worker
 
 from odyssey_workers import defaults
@@ -188,6 +191,18 @@ class QueueCollector(Collector):
         yield up
         yield from metrics
 
+    def _head_age_seconds(self, queue: Queue) -> float:
+        """Age of the job RQ pops next: the list's head (workers pop from the left, so the head
+        is the oldest unless a job was pushed to the front on purpose)."""
+        head = self.connection.lindex(queue.key, 0)
+        if head is None:
+            return 0.0
+        enqueued_at = self.connection.hget(Job.key_for(_decode(head)), "enqueued_at")
+        if not enqueued_at:
+            return 0.0  # the id outlived its job hash (expired or deleted): no age to report
+        age = datetime.now(UTC) - utcparse(_decode(enqueued_at)).replace(tzinfo=UTC)
+        return max(age.total_seconds(), 0.0)
+
     def _collect_from_redis(self) -> Iterable[Metric]:
         from odyssey_workers.queues import get_queue
 
@@ -197,16 +212,26 @@ class QueueCollector(Collector):
             "odyssey_queue_scheduled", "Jobs waiting for a later time (retries), per queue.", labels=["queue"]
         )
         failed = GaugeMetricFamily("odyssey_queue_failed", "Jobs in each queue's failed registry.", labels=["queue"])
+        oldest = GaugeMetricFamily(
+            "odyssey_queue_oldest_job_age_seconds",
+            "Seconds since the job at the head of each queue was enqueued (0 when the queue is empty).",
+            labels=["queue"],
+        )
+        serving = GaugeMetricFamily(
+            "odyssey_queue_workers", "Worker processes listening on each queue.", labels=["queue"]
+        )
         for name in defaults.QUEUE_NAMES:
             queue = get_queue(name, self.connection)
             depth.add_metric([name], queue.count)
+            oldest.add_metric([name], self._head_age_seconds(queue))
+            serving.add_metric([name], Worker.count(connection=self.connection, queue=queue))
             running.add_metric(
                 [name], StartedJobRegistry(name, connection=self.connection).get_job_count(cleanup=False)
             )
             scheduled_registry = ScheduledJobRegistry(name, connection=self.connection)  # type: ignore[no-untyped-call]
             scheduled.add_metric([name], scheduled_registry.get_job_count(cleanup=False))
             failed.add_metric([name], FailedJobRegistry(name, connection=self.connection).get_job_count(cleanup=False))
-        yield from (depth, running, scheduled, failed)
+        yield from (depth, running, scheduled, failed, oldest, serving)
 
         workers = GaugeMetricFamily("odyssey_workers", "Worker processes registered in Redis.")
         workers.add_metric([], Worker.count(connection=self.connection))

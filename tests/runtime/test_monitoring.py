@@ -112,6 +112,29 @@ def test_a_job_outside_the_catalog_is_counted_as_unknown_not_by_its_function(
     assert not any("os.getcwd" in str(labels) for _, labels in samples)
 
 
+def test_metrics_give_the_oldest_waiting_job_age_and_the_workers_serving_each_queue(
+    env: dict[str, str], redis_conn: Redis, metrics_url: str, tmp_path: Path
+) -> None:
+    import time
+
+    enqueue("testing.mark_low", token="waits")
+    time.sleep(1.2)
+    samples = scrape(metrics_url)
+    low_age = value(samples, "odyssey_queue_oldest_job_age_seconds", queue="low")
+    assert low_age is not None and 1.0 <= low_age < 60
+    assert value(samples, "odyssey_queue_oldest_job_age_seconds", queue="high") == 0
+    assert value(samples, "odyssey_queue_workers", queue="high") == 0
+
+    log = tmp_path / "worker.log"
+    worker = start_worker(env, queues=("high",), log=log)
+    try:
+        wait_until(lambda: value(scrape(metrics_url), "odyssey_queue_workers", queue="high") == 1, timeout=60)
+        samples = scrape(metrics_url)
+        assert value(samples, "odyssey_queue_workers", queue="low") == 0  # a worker counts only where it listens
+    finally:
+        assert stop_worker(worker) == 0, log.read_text()
+
+
 def test_a_scraper_asking_for_openmetrics_gets_it_and_no_series_has_a_job_label(
     env: dict[str, str], redis_conn: Redis, metrics_url: str
 ) -> None:
