@@ -29,7 +29,7 @@ def batches(ids: Sequence[int], size: int = SEND_BATCH) -> Iterable[list[int]]:
 
 def enqueue_at(name: str, when: datetime, payload: dict[str, object]) -> str:
     spec = get_catalog().get(name)
-    queue = get_queue(spec.queue)
+    queue = get_queue(spec.routed_queue)
     job = queue.enqueue_at(
         when,
         spec.function,

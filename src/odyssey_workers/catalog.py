@@ -82,6 +82,13 @@ class JobSpec:
     failure_ttl: int = defaults.FAILURE_TTL_SECONDS
     options: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def routed_queue(self) -> str:
+        """The queue this job is enqueued on: its ``JOB_ROUTES`` route's, else ``queue``."""
+        from odyssey_workers.routing import queue_for
+
+        return queue_for(self.name, self.queue)
+
 
 ALLOWED_OPTIONS = frozenset(
     {

@@ -34,12 +34,12 @@ from rq.exceptions import DeserializationError, NoSuchJobError
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from odyssey_workers import defaults
 from odyssey_workers.connection import get_redis, redis_url
 from odyssey_workers.dashboard_guard import DashboardGuard, allowed_hosts
 from odyssey_workers.errors import ConfigurationError
 from odyssey_workers.jobclass import CatalogJob
 from odyssey_workers.progress import read_progress
+from odyssey_workers.routing import queue_names
 from odyssey_workers.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -59,9 +59,10 @@ class DashboardQueue(Queue):
     @classmethod
     def all(cls, connection: Redis, *args: Any, **kwargs: Any) -> list[Queue]:
         found = {queue.name: queue for queue in super().all(connection, *args, **kwargs)}
-        for name in defaults.QUEUE_NAMES:
+        in_use = queue_names()
+        for name in in_use:
             found.setdefault(name, cls(name, connection=connection))
-        ordered = [found.pop(name) for name in defaults.QUEUE_NAMES]
+        ordered = [found.pop(name) for name in in_use]
         return ordered + sorted(found.values(), key=lambda queue: queue.name)
 
 

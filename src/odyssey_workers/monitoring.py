@@ -39,9 +39,9 @@ from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegis
 from rq.utils import utcparse
 from rq.worker import Worker
 
-from odyssey_workers import defaults
 from odyssey_workers.catalog import get_catalog
 from odyssey_workers.errors import OdysseyError
+from odyssey_workers.routing import queue_names
 from odyssey_workers.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -220,7 +220,7 @@ class QueueCollector(Collector):
         serving = GaugeMetricFamily(
             "odyssey_queue_workers", "Worker processes listening on each queue.", labels=["queue"]
         )
-        for name in defaults.QUEUE_NAMES:
+        for name in queue_names():
             queue = get_queue(name, self.connection)
             depth.add_metric([name], queue.count)
             oldest.add_metric([name], self._head_age_seconds(queue))

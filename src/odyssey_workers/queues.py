@@ -32,6 +32,7 @@ from odyssey_workers.catalog import Catalog, JobSpec, Payload, get_catalog
 from odyssey_workers.connection import get_redis
 from odyssey_workers.jobclass import CatalogJob, refuse_undeclared_callback
 from odyssey_workers.payloads import payload_to_json
+from odyssey_workers.routing import queue_names
 
 DependsOn = Job | str | list[Job | str] | None
 
@@ -40,8 +41,9 @@ _queues: dict[tuple[int, str], Queue] = {}
 
 def get_queue(name: str, connection: Redis | None = None) -> Queue:
     """A named queue speaking JSON with the catalog job class. Unknown names are refused."""
-    if name not in defaults.QUEUE_NAMES:
-        raise ValueError(f"unknown queue {name!r} (queues: {', '.join(defaults.QUEUE_NAMES)})")
+    known = queue_names()
+    if name not in known:
+        raise ValueError(f"unknown queue {name!r} (queues: {', '.join(known)})")
     connection = connection or get_redis()
     cache_key = (id(connection), name)
     queue = _queues.get(cache_key)
@@ -53,7 +55,7 @@ def get_queue(name: str, connection: Redis | None = None) -> Queue:
 
 def all_queues(connection: Redis | None = None) -> list[Queue]:
     connection = connection or get_redis()
-    return [get_queue(name, connection) for name in defaults.QUEUE_NAMES]
+    return [get_queue(name, connection) for name in queue_names()]
 
 
 @dataclass
@@ -109,7 +111,7 @@ def _create_job(queue: Queue, spec: JobSpec, request: JobRequest, kwargs: dict[s
 def enqueue_request(request: JobRequest, connection: Redis | None = None) -> Job:
     """Validate and enqueue one JobRequest; returns the RQ job."""
     spec = get_catalog().get(request.name)
-    queue = get_queue(spec.queue, connection)
+    queue = get_queue(spec.routed_queue, connection)
     job = _build_job(queue, spec, request)
     return queue.enqueue_job(job, at_front=request.at_front)
 
@@ -248,7 +250,7 @@ def enqueue_many(
     try:
         built: Pending = []
         for request, (spec, kwargs) in zip(normalized, validated, strict=True):
-            queue = get_queue(spec.queue, connection)
+            queue = get_queue(spec.routed_queue, connection)
             job = _create_job(queue, spec, request, kwargs)
             built.append((queue, job, request.at_front, request.job_id is None))
 

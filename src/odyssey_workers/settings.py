@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     job_timeout_cap_seconds: Annotated[int, Field(ge=10)] = 6 * 3600  # no job timeout exceeds this
     maintenance_interval_seconds: Annotated[int, Field(ge=1)] = defaults.MAINTENANCE_INTERVAL_SECONDS  # abandoned jobs
     log_level: str = "INFO"  # DEBUG, INFO, WARNING, ERROR, CRITICAL (the command's --log-level overrides it)
+    job_routes: dict[str, str] = {}  # JSON: catalog name or glob -> queue, as {"content.transcode_video": "video"}
 
     # --- scheduler -----------------------------------------------------------------------------
     schedules_file: Path = Path("schedules.yaml")

@@ -16,7 +16,7 @@ from odyssey_workers.cli.jobinfo import to_json
 def spec_row(spec: JobSpec) -> dict[str, Any]:
     return {
         "name": spec.name,
-        "queue": spec.queue,
+        "queue": spec.routed_queue,
         "priority": spec.priority,
         "timeout_s": spec.timeout,
         "attempts": spec.retry.attempts,
@@ -77,5 +77,5 @@ def jobs(name: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(to_json({**spec_row(spec), "function": spec.function, "fields": fields}))
         return
-    console.print(f"[bold]{spec.name}[/bold] ({spec.function}) on {spec.queue}: {spec.description}")
+    console.print(f"[bold]{spec.name}[/bold] ({spec.function}) on {spec.routed_queue}: {spec.description}")
     console.print(_table(fields, "payload fields"))

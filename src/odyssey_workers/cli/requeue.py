@@ -6,9 +6,9 @@ import click
 from redis import Redis
 from rq.registry import FailedJobRegistry
 
-from odyssey_workers import defaults
 from odyssey_workers.cli import main
 from odyssey_workers.jobclass import CatalogJob
+from odyssey_workers.routing import queue_names
 
 
 def failed_registry(name: str, connection: Redis) -> FailedJobRegistry:
@@ -46,7 +46,7 @@ def requeue_failed(connection: Redis, job_ids: list[str], queues: list[str], eve
 @click.argument("job_ids", nargs=-1)
 @click.option("--all", "everything", is_flag=True, help="Requeue every failed job (of --queue, if given).")
 @click.option(
-    "--queue", "queues", multiple=True, type=click.Choice(defaults.QUEUE_NAMES), help="Only this queue (repeatable)."
+    "--queue", "queues", multiple=True, help="Only this queue (repeatable): high, default, low or a routed one."
 )
 def requeue(job_ids: tuple[str, ...], everything: bool, queues: tuple[str, ...]) -> None:
     """Requeue failed jobs: the given JOB_IDS, or --all."""
@@ -54,8 +54,12 @@ def requeue(job_ids: tuple[str, ...], everything: bool, queues: tuple[str, ...])
 
     if everything == bool(job_ids):
         raise click.UsageError("give failed job ids, or --all (not both)")
+    known = queue_names()
+    unknown = [name for name in queues if name not in known]
+    if unknown:
+        raise click.BadParameter(f"unknown queue {unknown[0]!r} (queues: {', '.join(known)})", param_hint="--queue")
     connection = get_redis()
-    requeued = requeue_failed(connection, list(job_ids), list(queues or defaults.QUEUE_NAMES), everything)
+    requeued = requeue_failed(connection, list(job_ids), list(queues or known), everything)
     for job_id in requeued:
         click.echo(job_id)
     click.echo(f"requeued {len(requeued)} job(s)", err=True)

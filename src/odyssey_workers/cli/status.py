@@ -23,10 +23,10 @@ from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegis
 from rq.serializers import JSONSerializer
 from rq.worker import Worker
 
-from odyssey_workers import defaults
 from odyssey_workers.cli import main
 from odyssey_workers.cli.jobinfo import job_name, progress_text, to_json
 from odyssey_workers.queues import failure_reason
+from odyssey_workers.routing import queue_names
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def queue_rows(connection: Redis) -> Rows:
     from odyssey_workers.queues import get_queue
 
     rows = []
-    for name in defaults.QUEUE_NAMES:
+    for name in queue_names():
         rows.append(
             {
                 "queue": name,
@@ -97,7 +97,7 @@ def running_rows(connection: Redis) -> Rows:
     from odyssey_workers.jobclass import CatalogJob
 
     rows = []
-    for name in defaults.QUEUE_NAMES:
+    for name in queue_names():
         ids = StartedJobRegistry(name, connection=connection).get_job_ids(cleanup=False)
         for job in CatalogJob.fetch_many(ids, connection=connection):
             if job is None:
@@ -118,7 +118,7 @@ def failure_rows(connection: Redis, limit: int) -> Rows:
     from odyssey_workers.jobclass import CatalogJob
 
     jobs: list[tuple[str, Job]] = []
-    for name in defaults.QUEUE_NAMES:
+    for name in queue_names():
         # Scores are expiry times (failure time + TTL): the highest are the most recent.
         ids = FailedJobRegistry(name, connection=connection).get_job_ids(0, limit - 1, desc=True, cleanup=False)
         jobs.extend((name, job) for job in CatalogJob.fetch_many(ids, connection=connection) if job is not None)

@@ -15,6 +15,7 @@ from odyssey_workers.connection import get_redis, wait_for_redis
 from odyssey_workers.cut_jobs import CutJobsNotingWorker
 from odyssey_workers.db.migrate import ensure_up_to_date
 from odyssey_workers.jobclass import CatalogJob
+from odyssey_workers.routing import queue_names
 from odyssey_workers.settings import get_settings
 from odyssey_workers.worker import preload_job_modules, preload_mode
 
@@ -23,9 +24,10 @@ logger = logging.getLogger(__name__)
 
 def run_workers(queues: list[str], processes: int, burst: bool, check_database: bool = True) -> None:
     """Run ``processes`` workers until stopped (SIGTERM/SIGINT: warm shutdown) or, in burst mode, idle."""
+    known = queue_names()
     for name in queues:
-        if name not in defaults.QUEUE_NAMES:
-            raise click.BadParameter(f"unknown queue {name!r} (queues: {', '.join(defaults.QUEUE_NAMES)})")
+        if name not in known:
+            raise click.BadParameter(f"unknown queue {name!r} (queues: {', '.join(known)})")
     connection = get_redis()
     wait_for_redis(connection)  # a worker started before Redis waits for it
     if check_database:
@@ -75,5 +77,5 @@ def _run_pool_worker(name: str, queue_names: list[str], burst: bool, logging_lev
 )
 @click.option("--burst", is_flag=True, help="Quit when the queues are empty.")
 def worker(queues: tuple[str, ...], processes: int | None, burst: bool) -> None:
-    """Work QUEUES (default: high default low, in that order)."""
+    """Work QUEUES (default: high default low, in that order; a queue JOB_ROUTES names only when asked)."""
     run_workers(list(queues) or list(defaults.QUEUE_NAMES), processes or get_settings().worker_processes, burst)

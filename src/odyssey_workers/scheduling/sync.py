@@ -74,7 +74,7 @@ def _write_ticket(scheduler: OdysseyScheduler, entry: ScheduleEntry, now: dateti
         result_ttl=-1,
         id=ticket_id(entry.name),
         description=f"{entry.name}: {entry.description}",
-        queue_name=spec.queue,
+        queue_name=spec.routed_queue,
         timeout=spec.timeout,
         meta={
             "job_name": FIRE_JOB,
